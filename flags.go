@@ -1,0 +1,167 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// usageError is a bad command line or environment value: main exits with
+// status 2 and prints the one line it holds.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// newFlagSet returns a flag set for the command name that reports errors to
+// its caller instead of printing them and exiting.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// envName is the environment variable that sets the flag name:
+// STICKYLAB_ followed by the name in upper case with '-' as '_'.
+func envName(flagName string) string {
+	return "STICKYLAB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags parses args into fs, then sets every flag that the command line
+// left alone from its STICKYLAB_<FLAG> environment variable, if present. -h
+// prints the flags with their defaults to stdout and returns flag.ErrHelp's
+// sentinel errHelpShown, which callers return as nil. Every other failure is
+// a usageError of one line naming the flag, the value and what is allowed.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printDefaults(fs, stdout)
+			return errHelpShown
+		}
+		return usageError{fmt.Errorf("%s: %v", fs.Name(), err)}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("%s: unexpected argument %q (flags come as -name value)", fs.Name(), fs.Arg(0))}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		v, ok := os.LookupEnv(envName(f.Name))
+		if !ok {
+			return
+		}
+		if serr := fs.Set(f.Name, v); serr != nil {
+			err = usageError{fmt.Errorf("%s: invalid value %q for %s (flag -%s): %v", fs.Name(), v, envName(f.Name), f.Name, serr)}
+		}
+	})
+	return err
+}
+
+// errHelpShown tells a command that -h was answered and it should return nil.
+var errHelpShown = errors.New("help shown")
+
+// helpOrErr turns errHelpShown into nil so that -h exits 0.
+func helpOrErr(err error) error {
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	return err
+}
+
+func printDefaults(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "Usage: stickylab %s [flags]\n\nFlags (each also as STICKYLAB_<FLAG>):\n", fs.Name())
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// choiceFlag is a string flag whose value must be one of allowed.
+type choiceFlag struct {
+	value   string
+	allowed []string
+}
+
+func newChoice(def string, allowed ...string) *choiceFlag {
+	return &choiceFlag{value: def, allowed: allowed}
+}
+
+func (c *choiceFlag) String() string {
+	if c == nil {
+		return ""
+	}
+	return c.value
+}
+
+func (c *choiceFlag) Set(s string) error {
+	if !slices.Contains(c.allowed, s) {
+		return fmt.Errorf("must be one of %s", strings.Join(c.allowed, ", "))
+	}
+	c.value = s
+	return nil
+}
+
+// durationFlag is a duration flag bounded to [min, max].
+type durationFlag struct {
+	value    time.Duration
+	min, max time.Duration
+}
+
+func newDuration(def, min, max time.Duration) *durationFlag {
+	return &durationFlag{value: def, min: min, max: max}
+}
+
+func (d *durationFlag) String() string {
+	if d == nil {
+		return ""
+	}
+	return d.value.String()
+}
+
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("must be a duration such as 30s, 5m or 24h, from %v to %v", d.min, d.max)
+	}
+	if v < d.min || v > d.max {
+		return fmt.Errorf("must be from %v to %v", d.min, d.max)
+	}
+	d.value = v
+	return nil
+}
+
+// intFlag is an integer flag bounded to [min, max].
+type intFlag struct {
+	value    int
+	min, max int
+}
+
+func newInt(def, min, max int) *intFlag { return &intFlag{value: def, min: min, max: max} }
+
+func (n *intFlag) String() string {
+	if n == nil {
+		return ""
+	}
+	return fmt.Sprint(n.value)
+}
+
+func (n *intFlag) Set(s string) error {
+	var v int
+	if _, err := fmt.Sscan(s, &v); err != nil || fmt.Sprint(v) != strings.TrimSpace(s) {
+		return fmt.Errorf("must be a whole number from %d to %d", n.min, n.max)
+	}
+	if v < n.min || v > n.max {
+		return fmt.Errorf("must be from %d to %d", n.min, n.max)
+	}
+	n.value = v
+	return nil
+}
