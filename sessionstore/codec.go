@@ -1,0 +1,83 @@
+package sessionstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// record is what a backend keeps for one session, as JSON that redis-cli GET
+// shows as it is:
+//
+//	{"version":3,"created":1732670000000,"deadline":1732756400000,"values":{"cart":["tea"],"user":"alice"}}
+//
+// The field order is part of the format: the Redis scripts read version and
+// deadline with an anchored pattern instead of decoding the whole document.
+// Times are Unix milliseconds.
+type record struct {
+	Version  uint64          `json:"version"`  // 1 on the first write, +1 on every write
+	Created  int64           `json:"created"`  // when the session was first stored
+	Deadline int64           `json:"deadline"` // absolute end of the session: created + Lifetime
+	Values   json.RawMessage `json:"values"`   // the session's values, a JSON object
+}
+
+// encodeRecord returns the JSON of a record.
+func encodeRecord(version uint64, created, deadline time.Time, values []byte) ([]byte, error) {
+	b, err := json.Marshal(record{
+		Version:  version,
+		Created:  created.UnixMilli(),
+		Deadline: deadline.UnixMilli(),
+		Values:   values,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sessionstore: encode record: %w", err)
+	}
+	return b, nil
+}
+
+// decodeRecord parses a record a backend returned.
+func decodeRecord(b []byte) (record, error) {
+	var rec record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return record{}, fmt.Errorf("sessionstore: decode record: %w", err)
+	}
+	if rec.Version == 0 || len(rec.Values) == 0 || rec.Values[0] != '{' {
+		return record{}, fmt.Errorf("sessionstore: decode record: no version or values")
+	}
+	return rec, nil
+}
+
+// encodeValues returns the JSON object of a session's values. Keys must be
+// strings: JSON has no other kind. encoding/json sorts map keys, so equal
+// values always give equal bytes, which is how Save sees that nothing
+// changed.
+func encodeValues(values map[any]any) ([]byte, error) {
+	m := make(map[string]any, len(values))
+	for k, v := range values {
+		ks, ok := k.(string)
+		if !ok {
+			return nil, fmt.Errorf("sessionstore: session value key %v is a %T, want a string", k, k)
+		}
+		m[ks] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("sessionstore: encode session values: %w", err)
+	}
+	return b, nil
+}
+
+// decodeValues fills a session's value map from its JSON object. Values come
+// back as encoding/json makes them: numbers are float64, arrays []any,
+// objects map[string]any.
+func decodeValues(b []byte) (map[any]any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("sessionstore: decode session values: %w", err)
+	}
+	values := make(map[any]any, len(m))
+	for k, v := range m {
+		values[k] = v
+	}
+	return values, nil
+}

@@ -1,0 +1,178 @@
+package sessionstore
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+)
+
+// NewMemory returns a store that keeps sessions in this process's memory.
+// They are lost when the process ends and are not shared with other
+// instances: behind a load balancer, only sticky sessions keep a user on the
+// instance that knows them. That is the point of the lab.
+//
+// keys sign the cookie: the newest first; older keys still verify, so a key
+// can be rotated by putting a new one in front. At least one non-empty key is
+// required; use 32 random bytes. Values go through JSON exactly as with
+// Redis. A sweeper goroutine removes expired sessions every SweepInterval
+// until Close; at most MaxSessions are kept, the oldest evicted first.
+func NewMemory(keys [][]byte, cfg Config) (*Store, error) {
+	s, err := newStore("memory", keys, cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := newMemory(s.cfg.IdleTimeout, s.cfg.MaxSessions)
+	s.be = m
+	s.stop = m.sweepEvery(s.cfg.SweepInterval, s.cfg.now)
+	return s, nil
+}
+
+// memory is the in-process backend: a map from ID to entry, and a list of
+// the same entries in the order they were first stored, so that eviction of
+// the oldest is O(1).
+type memory struct {
+	idle time.Duration
+	max  int
+
+	mu      sync.Mutex // protects entries and order
+	entries map[string]*memEntry
+	order   *list.List // of *memEntry, oldest first
+}
+
+// memEntry is one stored session; data is never modified after it is
+// stored, so load can hand it out without copying.
+type memEntry struct {
+	id       string
+	version  uint64
+	deadline time.Time
+	expires  time.Time // min(last load or write + idle, deadline)
+	data     []byte
+	elem     *list.Element
+}
+
+var _ backend = (*memory)(nil)
+
+func newMemory(idle time.Duration, max int) *memory {
+	return &memory{idle: idle, max: max, entries: make(map[string]*memEntry), order: list.New()}
+}
+
+// expiry is when a session touched at now expires.
+func (m *memory) expiry(deadline, now time.Time) time.Time {
+	if t := now.Add(m.idle); t.Before(deadline) {
+		return t
+	}
+	return deadline
+}
+
+// live returns the unexpired entry of id; an expired one is dropped.
+// m.mu must be held.
+func (m *memory) live(id string, now time.Time) *memEntry {
+	e := m.entries[id]
+	if e != nil && !now.Before(e.expires) {
+		m.drop(e)
+		return nil
+	}
+	return e
+}
+
+// drop removes e. m.mu must be held.
+func (m *memory) drop(e *memEntry) {
+	delete(m.entries, e.id)
+	m.order.Remove(e.elem)
+}
+
+func (m *memory) load(_ context.Context, id string, now time.Time) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.live(id, now)
+	if e == nil {
+		return nil, nil
+	}
+	e.expires = m.expiry(e.deadline, now)
+	return e.data, nil
+}
+
+func (m *memory) write(_ context.Context, id string, prev uint64, rec []byte, deadline, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.live(id, now)
+	var have uint64
+	if e != nil {
+		have = e.version
+	}
+	if have != prev {
+		return false, nil
+	}
+	if e == nil {
+		for m.order.Len() >= m.max {
+			m.drop(m.order.Front().Value.(*memEntry))
+		}
+		e = &memEntry{id: id}
+		e.elem = m.order.PushBack(e)
+		m.entries[id] = e
+	}
+	e.version = prev + 1
+	e.deadline = deadline
+	e.expires = m.expiry(deadline, now)
+	e.data = rec
+	return true, nil
+}
+
+func (m *memory) remove(_ context.Context, id string, prev uint64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entries[id]
+	if e == nil || (prev != 0 && e.version != prev) {
+		return false, nil
+	}
+	m.drop(e)
+	return true, nil
+}
+
+func (m *memory) ping(context.Context) error { return nil }
+
+// len is the number of entries, expired or not.
+func (m *memory) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
+
+// sweep removes the entries expired at now. It holds the lock for one pass
+// over the map: about a millisecond for the default cap of 100,000.
+func (m *memory) sweep(now time.Time) (removed int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.entries {
+		if !now.Before(e.expires) {
+			m.drop(e)
+			removed++
+		}
+	}
+	return removed
+}
+
+// sweepEvery starts the sweeper goroutine and returns its stop function,
+// which returns once the goroutine has ended.
+func (m *memory) sweepEvery(interval time.Duration, now func() time.Time) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				m.sweep(now())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
