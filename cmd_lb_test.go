@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestLBFlagErrors(t *testing.T) {
+	const target = "-targets=app-1=http://127.0.0.1:1"
+	cases := []struct {
+		name string
+		args []string
+		want string // in the one-line message
+	}{
+		{"reserved app cookie", []string{target, "-sticky", "app", "-app-cookie", "AWSALBX"}, `-app-cookie: names starting with AWSALB`},
+		{"reserved app cookie in duration mode", []string{target, "-app-cookie", "AWSALBAPP-0"}, `"AWSALBAPP-0" for -app-cookie`},
+		{"app without app cookie", []string{target, "-sticky", "app"}, "-app-cookie is required with app stickiness"},
+		{"no targets", nil, "-targets is required"},
+		{"bad target URL", []string{"-targets", "app-1=ftp://x"}, `invalid -targets "app-1=ftp://x"`},
+		{"target without host", []string{"-targets", "http://"}, "invalid -targets"},
+		{"target with path", []string{"-targets", "a=http://h:1/x"}, "no path"},
+		{"duplicate names", []string{"-targets", "a=http://h:1,a=http://h:2"}, `"a" for -targets: duplicate target name`},
+		{"bad sticky", []string{target, "-sticky", "cookie"}, "must be one of none, duration, app"},
+		{"duration too long", []string{target, "-sticky-duration", "200h"}, "must be from 1s to 168h"},
+		{"threshold out of range", []string{target, "-healthy-threshold", "11"}, "must be from 2 to 10"},
+		{"timeout not shorter than interval", []string{target, "-health-interval", "1s", "-health-timeout", "1s"}, "-health-timeout: must be positive and shorter"},
+		{"cookie key not hex", []string{target, "-cookie-key", "xyz"}, "invalid -cookie-key: key 1 is not hex"},
+		{"cookie key wrong size", []string{target, "-cookie-key", "00112233445566778899aabbccddeeff,0011"}, "key 2 has 2 bytes"},
+		{"bad algorithm", []string{target, "-algorithm", "random"}, "must be one of round_robin, least_outstanding_requests"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := runLB(context.Background(), tc.args, io.Discard, io.Discard)
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want a usageError (exit 2)", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("message %q, want one line containing %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+// TestLBRuns starts the command on free ports, proxies one request with a
+// sticky cookie and stops it by cancelling the context.
+func TestLBRuns(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	defer backend.Close()
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runLB(ctx, []string{"-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-targets", "web=" + backend.URL,
+			"-sticky", "duration", "-cookie-key", strings.Repeat("ab", 16)}, io.Discard, &stderr)
+	}()
+	listenRE := regexp.MustCompile(`msg="lb: serving" listen=(\S+) admin=(\S+)`)
+	var m []string
+	deadline := time.Now().Add(10 * time.Second)
+	for m = listenRE.FindStringSubmatch(stderr.String()); m == nil; m = listenRE.FindStringSubmatch(stderr.String()) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no start line in %q", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + m[1] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello" || !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "AWSALB=") {
+		t.Errorf("got %q with Set-Cookie %q, want hello and an AWSALB cookie", body, resp.Header.Get("Set-Cookie"))
+	}
+	resp, err = http.Get("http://" + m[2] + "/api/stickiness")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"mode":"duration"`) {
+		t.Errorf("admin /api/stickiness = %s, want mode duration", body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("runLB returned %v after cancel, want nil", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("runLB did not return after cancel")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

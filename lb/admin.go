@@ -1,0 +1,152 @@
+package lb
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// AdminHandler returns the admin API:
+//
+//	GET  /                          a page linking to the API (dashboard.go)
+//	GET  /api/targets               {"targets": [TargetStatus...]}
+//	POST /api/targets/{name}/drain  deregister: 202 and the target's status; 404 for an unknown name
+//	POST /api/targets/{name}/register  register again after a drain
+//	GET  /api/stickiness            {"mode": "duration", "duration": "24h", "app_cookie": ""}
+//	PUT  /api/stickiness            the same JSON, fields left out keep their value; 400 for bad values
+//	GET  /api/events                server-sent events: one per request and per target state change
+//	GET  /metrics                   Prometheus metrics
+//
+// plus what Config.AdminRoutes adds. It has no authentication: serve it on
+// loopback or a private network only. Errors are JSON {"error": "..."}.
+func (b *Balancer) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", b.dashboard)
+	mux.HandleFunc("GET /api/targets", b.getTargets)
+	mux.HandleFunc("POST /api/targets/{name}/drain", targetAction(b.Drain, http.StatusAccepted))
+	mux.HandleFunc("POST /api/targets/{name}/register", targetAction(b.Register, http.StatusOK))
+	mux.HandleFunc("GET /api/stickiness", b.getStickiness)
+	mux.HandleFunc("PUT /api/stickiness", b.putStickiness)
+	mux.HandleFunc("GET /api/events", b.serveEvents)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(b.metrics.reg, promhttp.HandlerOpts{}))
+	if b.cfg.AdminRoutes != nil {
+		b.cfg.AdminRoutes(mux)
+	}
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (b *Balancer) getTargets(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"targets": b.Targets()})
+}
+
+// targetAction serves POST /api/targets/{name}/<action>: it applies act
+// and answers status with the target's status, or 404.
+func targetAction(act func(name string) (TargetStatus, bool), status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		st, ok := act(name)
+		if !ok {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no target named %q", name))
+			return
+		}
+		writeJSON(w, status, st)
+	}
+}
+
+// stickinessJSON is the wire form of Stickiness.
+type stickinessJSON struct {
+	Mode      *string `json:"mode,omitempty"`
+	Duration  *string `json:"duration,omitempty"`
+	AppCookie *string `json:"app_cookie,omitempty"`
+}
+
+func toJSON(s Stickiness) stickinessJSON {
+	d := formatDuration(s.Duration)
+	return stickinessJSON{Mode: &s.Mode, Duration: &d, AppCookie: &s.AppCookie}
+}
+
+func (b *Balancer) getStickiness(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, toJSON(b.Stickiness()))
+}
+
+func (b *Balancer) putStickiness(w http.ResponseWriter, r *http.Request) {
+	var in stickinessJSON
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "body must be JSON like {\"mode\":\"duration\",\"duration\":\"24h\",\"app_cookie\":\"\"}")
+		return
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "body must hold one JSON object")
+		return
+	}
+	s := b.Stickiness()
+	if in.Mode != nil {
+		s.Mode = *in.Mode
+	}
+	if in.Duration != nil {
+		d, err := time.ParseDuration(*in.Duration)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("duration %q: must be a duration such as 30s, 1h or 24h, from 1s to 168h", *in.Duration))
+			return
+		}
+		s.Duration = d
+	}
+	if in.AppCookie != nil {
+		s.AppCookie = *in.AppCookie
+	}
+	if err := b.SetStickiness(s); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			writeError(w, http.StatusBadRequest, jsonFieldName(fe.Field)+" "+fmt.Sprintf("%q: %v", fe.Value, fe.Err))
+			return
+		}
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(b.Stickiness()))
+}
+
+// jsonFieldName names a Config field as PUT /api/stickiness does.
+func jsonFieldName(field string) string {
+	switch field {
+	case "Sticky":
+		return "mode"
+	case "StickyDuration":
+		return "duration"
+	case "AppCookie":
+		return "app_cookie"
+	}
+	return field
+}
+
+// formatDuration writes d without trailing zero units: 24h, 1h30m, 90s
+// becomes 1m30s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}

@@ -1,0 +1,297 @@
+package lb
+
+import (
+	"crypto/aes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Stickiness modes, the values of Config.Sticky and of PUT /api/stickiness.
+const (
+	StickyNone     = "none"     // no stickiness: the algorithm picks every request (ALB's default)
+	StickyDuration = "duration" // ALB's duration-based lb_cookie: AWSALB and AWSALBCORS
+	StickyApp      = "app"      // ALB's application-based app_cookie: AWSALBAPP-0
+)
+
+// Algorithms, the values of Config.Algorithm.
+const (
+	RoundRobin               = "round_robin"
+	LeastOutstandingRequests = "least_outstanding_requests"
+)
+
+// Defaults applied by New to zero fields of Config. Health check defaults are
+// the contract's (shorter than ALB's 30 s interval so that a lab reacts within
+// seconds); stickiness defaults are ALB's.
+const (
+	DefaultStickyDuration      = 24 * time.Hour
+	DefaultHealthPath          = "/healthz"
+	DefaultHealthInterval      = 5 * time.Second
+	DefaultHealthTimeout       = 2 * time.Second
+	DefaultHealthyThreshold    = 2
+	DefaultUnhealthyThreshold  = 2
+	DefaultDeregistrationDelay = 30 * time.Second
+	DefaultShutdownTimeout     = 15 * time.Second
+
+	// MinStickyDuration and MaxStickyDuration are ALB's range: 1 s to 7 days.
+	MinStickyDuration = time.Second
+	MaxStickyDuration = 7 * 24 * time.Hour
+)
+
+// Target is one backend: a name shown in cookies-free form to operators
+// (logs, /api/targets, events) and the base URL requests are proxied to.
+type Target struct {
+	Name string
+	URL  *url.URL // scheme http or https and a host; no path, query or user info
+}
+
+// Config configures a Balancer. The zero value of every field except Targets
+// works and means the default stated on the field.
+type Config struct {
+	// Targets are the registered targets, at least one, with distinct names.
+	Targets []Target
+
+	// Sticky is the stickiness mode: StickyNone (default, like ALB),
+	// StickyDuration or StickyApp. It can be switched at run time with
+	// SetSticky or PUT /api/stickiness.
+	Sticky string
+	// StickyDuration is how long a client stays on its target without a
+	// request, enforced inside the encrypted cookie value (the browser-visible
+	// Expires is always 7 days, as on ALB). 1s to 168h; default 24h.
+	StickyDuration time.Duration
+	// AppCookie is the application's own cookie that app stickiness follows;
+	// required with StickyApp. Names starting with AWSALB (which covers
+	// AWSALBAPP and AWSALBTG) are reserved, as on ALB, and refused.
+	AppCookie string
+
+	// Algorithm picks the target of a request that is not sticky:
+	// RoundRobin (default) or LeastOutstandingRequests.
+	Algorithm string
+
+	// HealthPath is the path of the active health check, default /healthz.
+	// A target is healthy when it answers 2xx within HealthTimeout.
+	HealthPath string
+	// HealthInterval is the time between checks of one target, 10ms to 5m,
+	// default 5s (ALB: 5s to 300s, default 30s).
+	HealthInterval time.Duration
+	// HealthTimeout bounds one check, default 2s; it must be shorter than
+	// HealthInterval.
+	HealthTimeout time.Duration
+	// HealthyThreshold is how many consecutive passed checks make an
+	// unhealthy target healthy again, 1 to 10, default 2. A target in state
+	// initial needs one passed check, as on ALB.
+	HealthyThreshold int
+	// UnhealthyThreshold is how many consecutive failed checks make a target
+	// unhealthy, 1 to 10, default 2.
+	UnhealthyThreshold int
+
+	// DeregistrationDelay is how long a draining target keeps serving its
+	// in-flight requests before it becomes unused. Default 30s (ALB: 300s);
+	// a negative value means no delay. At most 1h.
+	DeregistrationDelay time.Duration
+
+	// PassiveFailover retries a request on another target at once when its
+	// target refused or reset the connection before the request reached it
+	// (any method), or died without answering an idempotent request without
+	// a body, and marks a refusing target unhealthy.
+	//
+	// The zero value false is ALB's behaviour: no retry, the client gets 502
+	// until the health checks notice. Note that `stickylab lb` sets it to
+	// true unless -passive-failover=false, as the contract says.
+	PassiveFailover bool
+
+	// CookieKeys are the AES keys (16, 24 or 32 bytes) of the stickiness
+	// cookies, newest first: the first encrypts, all decrypt, so a rotation
+	// puts the new key first and keeps the previous one for a while. Nil
+	// means one random key: cookies do not survive a restart.
+	CookieKeys [][]byte
+
+	// Logger receives state changes and errors; nil discards them.
+	Logger *slog.Logger
+
+	// AdminRoutes, when set, is called once with the admin mux so that a
+	// host can add routes such as "POST /api/instances/{name}/kill".
+	AdminRoutes func(mux *http.ServeMux)
+
+	// ShutdownTimeout bounds how long Serve waits for in-flight requests
+	// after its context is done, default 15s.
+	ShutdownTimeout time.Duration
+}
+
+// FieldError is a Config value that New refuses. Field is the Config field
+// name, so that a command can name its own flag instead.
+type FieldError struct {
+	Field string
+	Value string
+	Err   error
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("lb: %s %q: %v", e.Field, e.Value, e.Err)
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldErr(field, value, format string, args ...any) error {
+	return &FieldError{Field: field, Value: value, Err: fmt.Errorf(format, args...)}
+}
+
+// withDefaults returns cfg with its zero fields set to their defaults.
+func (cfg Config) withDefaults() Config {
+	if cfg.Sticky == "" {
+		cfg.Sticky = StickyNone
+	}
+	if cfg.StickyDuration == 0 {
+		cfg.StickyDuration = DefaultStickyDuration
+	}
+	if cfg.Algorithm == "" {
+		cfg.Algorithm = RoundRobin
+	}
+	if cfg.HealthPath == "" {
+		cfg.HealthPath = DefaultHealthPath
+	}
+	if cfg.HealthInterval == 0 {
+		cfg.HealthInterval = DefaultHealthInterval
+	}
+	if cfg.HealthTimeout == 0 {
+		cfg.HealthTimeout = min(DefaultHealthTimeout, cfg.HealthInterval/2)
+	}
+	if cfg.HealthyThreshold == 0 {
+		cfg.HealthyThreshold = DefaultHealthyThreshold
+	}
+	if cfg.UnhealthyThreshold == 0 {
+		cfg.UnhealthyThreshold = DefaultUnhealthyThreshold
+	}
+	switch {
+	case cfg.DeregistrationDelay == 0:
+		cfg.DeregistrationDelay = DefaultDeregistrationDelay
+	case cfg.DeregistrationDelay < 0:
+		cfg.DeregistrationDelay = 0
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+// validate checks a Config that has its defaults applied.
+func (cfg Config) validate() error {
+	if len(cfg.Targets) == 0 {
+		return fieldErr("Targets", "", "at least one target is required")
+	}
+	seen := make(map[string]bool, len(cfg.Targets))
+	for _, t := range cfg.Targets {
+		if err := validateTarget(t); err != nil {
+			return err
+		}
+		if seen[t.Name] {
+			return fieldErr("Targets", t.Name, "duplicate target name")
+		}
+		seen[t.Name] = true
+	}
+	if err := validateStickiness(Stickiness{Mode: cfg.Sticky, Duration: cfg.StickyDuration, AppCookie: cfg.AppCookie}); err != nil {
+		return err
+	}
+	if cfg.Algorithm != RoundRobin && cfg.Algorithm != LeastOutstandingRequests {
+		return fieldErr("Algorithm", cfg.Algorithm, "must be %s or %s", RoundRobin, LeastOutstandingRequests)
+	}
+	if !strings.HasPrefix(cfg.HealthPath, "/") {
+		return fieldErr("HealthPath", cfg.HealthPath, "must start with /")
+	}
+	if cfg.HealthInterval < 10*time.Millisecond || cfg.HealthInterval > 5*time.Minute {
+		return fieldErr("HealthInterval", cfg.HealthInterval.String(), "must be from 10ms to 5m")
+	}
+	if cfg.HealthTimeout <= 0 || cfg.HealthTimeout >= cfg.HealthInterval {
+		return fieldErr("HealthTimeout", cfg.HealthTimeout.String(), "must be positive and shorter than the interval %v", cfg.HealthInterval)
+	}
+	if cfg.HealthyThreshold < 1 || cfg.HealthyThreshold > 10 {
+		return fieldErr("HealthyThreshold", fmt.Sprint(cfg.HealthyThreshold), "must be from 1 to 10")
+	}
+	if cfg.UnhealthyThreshold < 1 || cfg.UnhealthyThreshold > 10 {
+		return fieldErr("UnhealthyThreshold", fmt.Sprint(cfg.UnhealthyThreshold), "must be from 1 to 10")
+	}
+	if cfg.DeregistrationDelay > time.Hour {
+		return fieldErr("DeregistrationDelay", cfg.DeregistrationDelay.String(), "must be at most 1h")
+	}
+	for i, k := range cfg.CookieKeys {
+		if _, err := aes.NewCipher(k); err != nil {
+			return fieldErr("CookieKeys", fmt.Sprintf("key %d", i+1), "must be 16, 24 or 32 bytes, got %d", len(k))
+		}
+	}
+	return nil
+}
+
+func validateTarget(t Target) error {
+	if t.Name == "" || len(t.Name) > maxTargetName {
+		return fieldErr("Targets", t.Name, "name must be 1 to %d characters", maxTargetName)
+	}
+	u := t.URL
+	if u == nil {
+		return fieldErr("Targets", t.Name, "missing URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fieldErr("Targets", u.String(), "URL scheme must be http or https")
+	}
+	if u.Host == "" {
+		return fieldErr("Targets", u.String(), "URL has no host")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return fieldErr("Targets", u.String(), "URL must be scheme://host[:port] only (no path, query or user)")
+	}
+	return nil
+}
+
+// reservedCookiePrefix starts every cookie name ALB reserves for itself:
+// AWSALB, AWSALBCORS, AWSALBAPP-*, AWSALBTG, AWSALBTGCORS.
+const reservedCookiePrefix = "AWSALB"
+
+var errNoAppCookie = errors.New("is required with app stickiness")
+
+// validateStickiness checks a stickiness setting, for New and for run-time
+// switches alike.
+func validateStickiness(s Stickiness) error {
+	switch s.Mode {
+	case StickyNone, StickyDuration, StickyApp:
+	default:
+		return fieldErr("Sticky", s.Mode, "must be %s, %s or %s", StickyNone, StickyDuration, StickyApp)
+	}
+	if s.Duration < MinStickyDuration || s.Duration > MaxStickyDuration {
+		return fieldErr("StickyDuration", s.Duration.String(), "must be from 1s to 168h")
+	}
+	if s.Mode == StickyApp && s.AppCookie == "" {
+		return &FieldError{Field: "AppCookie", Value: "", Err: errNoAppCookie}
+	}
+	if s.AppCookie != "" {
+		if strings.HasPrefix(strings.ToUpper(s.AppCookie), reservedCookiePrefix) {
+			return fieldErr("AppCookie", s.AppCookie, "names starting with AWSALB, AWSALBAPP or AWSALBTG are reserved for the balancer")
+		}
+		if !validCookieName(s.AppCookie) {
+			return fieldErr("AppCookie", s.AppCookie, "is not a valid cookie name (letters, digits and !#$%%&'*+-.^_`|~)")
+		}
+	}
+	return nil
+}
+
+// validCookieName reports whether name is an RFC 6265 token.
+func validCookieName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,146 @@
+package lb
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// failoverTransport is the proxy's transport: it sends the request to the
+// exchange's target and, with passive failover on, moves it to another
+// target when the first one failed in a way that makes a retry safe.
+//
+// ALB does not retry (clients of a dead target get 502 until the health
+// checks notice); HAProxy's "option redispatch" and Caddy's passive health
+// checks do, and so does this transport when Config.PassiveFailover is set.
+type failoverTransport struct {
+	b    *Balancer
+	next http.RoundTripper
+}
+
+var _ http.RoundTripper = (*failoverTransport)(nil)
+
+// failure says how far a failed round trip got.
+type failure int
+
+const (
+	failedOther    failure = iota // timeout, cancel, bad response: no retry
+	failedRefused                 // the connection was refused or reset while dialing: the request never reached the target
+	failedNoAnswer                // the connection broke after the request may have been sent
+)
+
+func classify(err error) failure {
+	if errors.Is(err, context.Canceled) || isTimeout(err) {
+		return failedOther
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return failedRefused
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return failedRefused
+	}
+	return failedNoAnswer
+}
+
+// reason is a short description of a failed round trip for events and logs.
+func reason(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case isTimeout(err):
+		return "timeout"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "unreachable"
+	}
+	return "connection failed"
+}
+
+func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ex := exchangeOf(req)
+	ex.sent = time.Now()
+	resp, err := f.next.RoundTrip(req)
+	if err == nil || !f.b.cfg.PassiveFailover {
+		return resp, err
+	}
+	var tried []*target
+	for {
+		kind := classify(err)
+		if kind == failedRefused {
+			f.b.pool.markUnhealthy(ex.target, "passive failover: "+reason(err))
+		}
+		// Any method may move when the target never saw the request. After
+		// that only idempotent requests without a body may: the target may
+		// have acted on the request, and the body is spent.
+		retry := kind == failedRefused || (kind == failedNoAnswer && idempotent(req.Method) && req.Body == nil)
+		if !retry || req.Context().Err() != nil {
+			return nil, err
+		}
+		tried = append(tried, ex.target)
+		next := f.b.pickExcept(tried)
+		if next == nil {
+			return nil, err
+		}
+		f.b.metrics.retries.WithLabelValues(retryLabel(kind)).Inc()
+		ex.retries++
+		ex.target.done()
+		next.inFlight.Add(1)
+		ex.target = next
+		if ex.sticky.decision == decisionStuck {
+			ex.sticky.decision = decisionRestuck
+		}
+		req = retarget(req, next)
+		ex.sent = time.Now()
+		if resp, err = f.next.RoundTrip(req); err == nil {
+			return resp, nil
+		}
+	}
+}
+
+func retryLabel(kind failure) string {
+	if kind == failedRefused {
+		return "refused"
+	}
+	return "no_answer"
+}
+
+// pickExcept picks a target by the algorithm among the current candidates
+// that are not in tried, nil when none is left.
+func (b *Balancer) pickExcept(tried []*target) *target {
+	var rest []*target
+	for _, t := range b.pool.load().candidates {
+		if !slices.Contains(tried, t) {
+			rest = append(rest, t)
+		}
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	return b.sel.pick(rest)
+}
+
+// retarget returns a shallow copy of req sent to t: a RoundTripper must not
+// modify the request it was given.
+func retarget(req *http.Request, t *target) *http.Request {
+	r := *req
+	u := *req.URL
+	u.Scheme, u.Host = t.scheme, t.host
+	r.URL = &u
+	return &r
+}
+
+// idempotent reports whether RFC 9110 (section 9.2.2) calls method
+// idempotent.
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}

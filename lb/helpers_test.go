@@ -1,0 +1,204 @@
+package lb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// backend is a test target: it answers with its name, reports the request
+// headers it got, and sets or deletes an application cookie like the app's
+// login and logout.
+type backend struct {
+	name string
+	srv  *httptest.Server
+	url  *url.URL
+}
+
+const testAppCookie = "stickylab_session"
+
+func newBackend(t *testing.T, name string) *backend {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", name)
+		io.WriteString(w, name)
+	})
+	mux.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", name)
+		json.NewEncoder(w).Encode(map[string]any{"header": r.Header, "host": r.Host})
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", name)
+		http.SetCookie(w, &http.Cookie{Name: testAppCookie, Value: "s-" + name, Path: "/", HttpOnly: true})
+		io.WriteString(w, name)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", name)
+		http.SetCookie(w, &http.Cookie{Name: testAppCookie, Value: "", Path: "/", MaxAge: -1})
+		io.WriteString(w, name)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return &backend{name: name, srv: srv, url: u}
+}
+
+func backends(t *testing.T, n int) ([]*backend, []Target) {
+	t.Helper()
+	var bs []*backend
+	var ts []Target
+	for i := range n {
+		b := newBackend(t, "app-"+string(rune('1'+i)))
+		bs = append(bs, b)
+		ts = append(ts, Target{Name: b.name, URL: b.url})
+	}
+	return bs, ts
+}
+
+// running is a Balancer served on loopback ports for one test.
+type running struct {
+	*Balancer
+	url   string // the proxy
+	admin string // the admin API
+}
+
+// serve starts b.Serve on free loopback ports; the test's cleanup stops it
+// and checks that Serve returned nil.
+func serve(t *testing.T, cfg Config) *running {
+	t.Helper()
+	if cfg.HealthInterval == 0 {
+		cfg.HealthInterval = 50 * time.Millisecond
+		cfg.HealthTimeout = 40 * time.Millisecond
+	}
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	pl := listen(t)
+	al := listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Serve(ctx, pl, al) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve returned %v, want nil", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("Serve did not return after cancel")
+		}
+	})
+	return &running{Balancer: b, url: "http://" + pl.Addr().String(), admin: "http://" + al.Addr().String()}
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// waitHealthy waits until every target of r is healthy.
+func waitHealthy(t *testing.T, r *running) {
+	t.Helper()
+	waitFor(t, "all targets healthy", func() bool {
+		for _, ts := range r.Targets() {
+			if ts.State != "healthy" {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitFor polls cond until it holds or 10 seconds have passed.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func targetState(r *running, name string) string {
+	for _, ts := range r.Targets() {
+		if ts.Name == name {
+			return ts.State
+		}
+	}
+	return ""
+}
+
+// newClient returns a client with a cookie jar that does not follow
+// redirects.
+func newClient(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// do sends a request and returns the response with its body read.
+func do(t *testing.T, c *http.Client, method, url string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return resp, string(body)
+}
+
+// setCookies returns the response's Set-Cookie lines by cookie name.
+func setCookies(resp *http.Response) map[string]string {
+	out := map[string]string{}
+	for _, line := range resp.Header.Values("Set-Cookie") {
+		name, _, _ := strings.Cut(line, "=")
+		out[name] = line
+	}
+	return out
+}
+
+// counterValue reads a counter's current value.
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}

@@ -1,0 +1,175 @@
+package lb
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pool holds the targets. The request path reads an immutable snapshot
+// through an atomic pointer and never locks; state changes, which are rare,
+// take mu, store the target's new state and publish a new snapshot.
+type pool struct {
+	all  []*target // fixed at New, in Config order
+	snap atomic.Pointer[snapshot]
+
+	mu sync.Mutex // serialises state changes and guards target.passes, fails and drainGen
+
+	onChange func(t *target, from, to state, reason string) // called with mu held
+}
+
+// snapshot is the routing view of the pool at one moment. It is never
+// modified after it is published.
+type snapshot struct {
+	byName     map[string]*target // every target, whatever its state
+	candidates []*target          // where the algorithm picks: the healthy targets, or on fail-open every registered one
+	failOpen   bool               // no target is healthy: route to all registered ones, as ALB does
+}
+
+func newPool(targets []*target, onChange func(t *target, from, to state, reason string)) *pool {
+	p := &pool{all: targets, onChange: onChange}
+	p.publish()
+	return p
+}
+
+func (p *pool) load() *snapshot { return p.snap.Load() }
+
+// publish builds and stores a snapshot from the targets' states; it is
+// called at New and with mu held.
+func (p *pool) publish() {
+	s := &snapshot{byName: make(map[string]*target, len(p.all))}
+	var registered []*target
+	for _, t := range p.all {
+		s.byName[t.name] = t
+		st := t.loadState()
+		if st == stateHealthy {
+			s.candidates = append(s.candidates, t)
+		}
+		if st.registered() {
+			registered = append(registered, t)
+		}
+	}
+	if len(s.candidates) == 0 {
+		s.failOpen = true
+		s.candidates = registered
+	}
+	p.snap.Store(s)
+}
+
+// usable reports whether a sticky request may stay on t.
+func (s *snapshot) usable(t *target) bool {
+	st := t.loadState()
+	return st == stateHealthy || (s.failOpen && st.registered())
+}
+
+// intern returns the target name equal to b, or "" when no target has it.
+func (s *snapshot) intern(b []byte) string {
+	if t := s.byName[string(b)]; t != nil {
+		return t.name
+	}
+	return ""
+}
+
+// setState moves t to state to and publishes the change. It does nothing
+// when t is already there. Callers hold mu.
+func (p *pool) setState(t *target, to state, reason string) {
+	from := t.loadState()
+	if from == to {
+		return
+	}
+	t.state.Store(int32(to))
+	t.passes, t.fails = 0, 0
+	p.publish()
+	if p.onChange != nil {
+		p.onChange(t, from, to, reason)
+	}
+}
+
+// observe records one health check result for t and applies ALB's
+// thresholds: initial needs one pass; unhealthy needs healthy passes in a
+// row; initial and healthy need unhealthy failures in a row.
+func (p *pool) observe(t *target, ok bool, reason string, healthy, unhealthy int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := t.loadState()
+	if !st.registered() {
+		return
+	}
+	if ok {
+		t.fails = 0
+		t.passes++
+		if st == stateInitial || (st == stateUnhealthy && t.passes >= healthy) {
+			p.setState(t, stateHealthy, reason)
+		}
+		return
+	}
+	t.passes = 0
+	t.fails++
+	if st != stateUnhealthy && t.fails >= unhealthy {
+		p.setState(t, stateUnhealthy, reason)
+	}
+}
+
+// markUnhealthy is passive failover's verdict: t refused a connection.
+func (p *pool) markUnhealthy(t *target, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t.loadState().registered() {
+		p.setState(t, stateUnhealthy, reason)
+	}
+}
+
+// drain deregisters t: no new requests at once, sticky ones included. It
+// becomes unused when its last in-flight request ends or after delay,
+// whichever comes first (ALB completes a deregistration early when nothing
+// is in flight), unless it is registered again meanwhile. Requests still in
+// flight after the delay are left to finish. drain reports false when t was
+// already draining or unused. The waiting goroutine ends at the latest with
+// the delay or when stop is closed.
+func (p *pool) drain(t *target, delay time.Duration, stop <-chan struct{}) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !t.loadState().registered() {
+		return false
+	}
+	t.drainGen++
+	gen := t.drainGen
+	p.setState(t, stateDraining, "deregistered")
+	finish := func(reason string) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if t.drainGen == gen && t.loadState() == stateDraining {
+			p.setState(t, stateUnused, reason)
+		}
+	}
+	go func() {
+		timer := time.NewTimer(delay)
+		defer timer.Stop()
+		for t.inFlight.Load() > 0 {
+			select {
+			case <-timer.C:
+				finish("deregistration delay over")
+				return
+			case <-t.idle:
+			case <-stop:
+				return
+			}
+		}
+		finish("no request in flight")
+	}()
+	return true
+}
+
+// register brings a draining or unused target back: it starts again as
+// initial and must pass a health check, as a newly registered ALB target.
+// It reports false when t is already registered.
+func (p *pool) register(t *target) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t.loadState().registered() {
+		return false
+	}
+	t.drainGen++
+	p.setState(t, stateInitial, "registered")
+	return true
+}
