@@ -45,7 +45,9 @@ func NewRedis(client redis.UniversalClient, keys [][]byte, cfg Config) (*Store, 
 // redisBackend keeps each record under its own key. The scripts find the
 // version and deadline with an anchored pattern on the start of the record,
 // whose field order codec.go fixes, so they need neither cjson nor a second
-// key; string.match and string.format exist in Redis and in miniredis.
+// key; string.match and string.format exist in Redis and in miniredis. They
+// never pass nil to tonumber: miniredis's Lua raises an error where Redis's
+// returns nil.
 type redisBackend struct {
 	client redis.UniversalClient
 	prefix string
@@ -63,9 +65,9 @@ const loadScriptSrc = `
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
 local ttl = tonumber(ARGV[2])
-local deadline = tonumber(string.match(v, '^{"version":%d+,"created":%-?%d+,"deadline":(%-?%d+),'))
+local deadline = string.match(v, '^{"version":%d+,"created":%-?%d+,"deadline":(%-?%d+),')
 if deadline then
-	local left = deadline - tonumber(ARGV[1])
+	local left = tonumber(deadline) - tonumber(ARGV[1])
 	if left < ttl then ttl = left end
 end
 if ttl <= 0 then
