@@ -1,0 +1,169 @@
+// Package app is the stickylab web application: one instance of the shop
+// whose page shows which instance served it, who is logged in, the cart and a
+// visit counter. Its sessions live in a Store (sessionstore.Memory or
+// sessionstore.Redis), which decides whether a user survives the instance
+// that served them dying.
+package app
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/sessions"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Store keeps the sessions of an App. sessionstore.Memory and
+// sessionstore.Redis implement it. Implementations must be safe for
+// concurrent use, must return errors wrapping sessionstore.ErrUnavailable
+// when their backend fails (never an empty session in its place), and
+// sessionstore.ErrConflict when Save lost a race with another writer.
+type Store interface {
+	// New loads the session named name that the request's cookie points
+	// to, from the backend, or returns a fresh session when there is none.
+	New(r *http.Request, name string) (*sessions.Session, error)
+	// Save writes s if it changed and sets its cookie on w; a negative
+	// s.Options.MaxAge deletes it.
+	Save(r *http.Request, w http.ResponseWriter, s *sessions.Session) error
+	// Renew makes the next Save store s under a fresh ID and delete the
+	// old one.
+	Renew(s *sessions.Session)
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+	// Mode is "memory" or "redis", shown to the user.
+	Mode() string
+}
+
+// Config configures an App. The zero value works: every field has a default.
+type Config struct {
+	// Name is the instance name shown on the page, returned by the JSON
+	// API and sent in the X-Stickylab-Instance header of every response.
+	// Default: the host name (os.Hostname), or "app" when that fails.
+	Name string
+
+	// CookieName is the name of the session cookie. Instances that share
+	// sessions must use the same name. Default: "stickylab_session".
+	CookieName string
+
+	// Logger receives one line per request (debug level for /healthz,
+	// /readyz and /metrics, info for the rest) and, at error level, the
+	// details of failures that clients only see as a generic message.
+	// Default: a logger that discards everything.
+	Logger *slog.Logger
+
+	// Registry is where the app registers its HTTP metrics, and what
+	// /metrics serves: register the store's metrics (sessionstore.NewMetrics)
+	// on the same registry to see them there. Default: a new registry.
+	Registry *prometheus.Registry
+
+	// StoreTimeout bounds the session store work of one request, including
+	// the wait behind other requests of the same session. It also bounds
+	// the Ping of /readyz. Default: 5s.
+	StoreTimeout time.Duration
+}
+
+// DefaultCookieName is the session cookie name when Config.CookieName is empty.
+const DefaultCookieName = "stickylab_session"
+
+const defaultStoreTimeout = 5 * time.Second
+
+// App is the web application of one instance. It is an http.Handler, safe for
+// concurrent use. Build it with New.
+type App struct {
+	name         string
+	color        string
+	cookieName   string
+	store        Store
+	log          *slog.Logger
+	registry     *prometheus.Registry
+	storeTimeout time.Duration
+	metrics      *httpMetrics
+	views        *views
+	locks        *sessionLocks
+	handler      http.Handler
+}
+
+// New returns the application serving its routes with sessions kept in
+// store. It fails when the metrics cannot be registered on cfg.Registry (for
+// example because another App already registered them there).
+func New(cfg Config, store Store) (*App, error) {
+	if store == nil {
+		return nil, fmt.Errorf("app: nil store")
+	}
+	name := cfg.Name
+	if name == "" {
+		name, _ = os.Hostname()
+		name = cmp.Or(name, "app")
+	}
+	a := &App{
+		name:         name,
+		color:        Color(name),
+		cookieName:   cmp.Or(cfg.CookieName, DefaultCookieName),
+		store:        store,
+		log:          cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		registry:     cfg.Registry,
+		storeTimeout: cmp.Or(cfg.StoreTimeout, defaultStoreTimeout),
+		locks:        newSessionLocks(),
+	}
+	if a.registry == nil {
+		a.registry = prometheus.NewRegistry()
+	}
+	var err error
+	if a.metrics, err = newHTTPMetrics(a.registry, a.name, store.Mode()); err != nil {
+		return nil, fmt.Errorf("app: register metrics: %w", err)
+	}
+	if a.views, err = newViews(a.name, a.color); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Name is the instance name, after defaults.
+func (a *App) Name() string { return a.name }
+
+// ServeHTTP serves the routes of contract.md.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+func (a *App) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(a.instanceHeader, a.observe, a.recoverer)
+	r.NotFound(a.notFound)
+	r.MethodNotAllowed(a.methodNotAllowed(r))
+
+	// Every state-changing route is a POST behind CrossOriginProtection:
+	// a browser's cross-site POST (a form on another site) is refused,
+	// while same-origin forms and scripts without Origin/Sec-Fetch-Site
+	// (curl) pass. GET routes only count visits, which a cross-site
+	// page can cause anyway by linking here.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(a.crossOriginDenied))
+	r.Group(func(r chi.Router) {
+		r.Use(csrf.Handler)
+		r.Post("/login", a.formLogin)
+		r.Post("/logout", a.formLogout)
+		r.Post("/cart", a.formCart)
+		r.Post("/api/login", a.apiLogin)
+		r.Post("/api/logout", a.apiLogout)
+		r.Post("/api/cart", a.apiCart)
+	})
+	r.Get("/", a.page)
+	r.Get("/api/session", a.apiSession)
+	r.Get("/healthz", a.healthz)
+	r.Head("/healthz", a.healthz)
+	r.Get("/readyz", a.readyz)
+	r.Head("/readyz", a.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(a.log.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      a.registry,
+	}))
+	return r
+}
