@@ -2,11 +2,184 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"stickylab/app"
+	"stickylab/sessionstore"
 )
 
-// runApp is not built yet; its issue replaces this file.
+// The app's HTTP server limits. IdleTimeout is longer than ALB's default
+// idle timeout (60s), as AWS advises for targets, so that the balancer, not
+// the app, closes idle keep-alive connections and never sends a request on
+// one the app is closing.
+const (
+	appReadHeaderTimeout = 5 * time.Second
+	appReadTimeout       = 10 * time.Second
+	appWriteTimeout      = 30 * time.Second
+	appIdleTimeout       = 120 * time.Second
+	appMaxHeaderBytes    = 64 << 10
+	appShutdownTimeout   = 10 * time.Second
+	appStartPingTimeout  = 2 * time.Second
+)
+
+// runApp runs one application instance until ctx is done, then shuts it
+// down gracefully: in-flight requests finish, then the store closes.
 func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("app: not built yet")
+	fs := newFlagSet("app")
+	listen := fs.String("listen", ":8080", "address to listen on")
+	name := fs.String("name", "", "instance name shown on the page and in the X-Stickylab-Instance header (default: the host name)")
+	store := newChoice("memory", "memory", "redis")
+	fs.Var(store, "store", "where sessions live: memory (this process only) or redis (shared by every instance using the same Redis and -session-key)")
+	redisURL := fs.String("redis-url", "redis://127.0.0.1:6379/0", "Redis for -store redis: redis://, rediss://, redis+sentinel:// or redis+cluster:// URL")
+	sessionKey := fs.String("session-key", "", "secret(s) signing the session cookie, comma-separated, newest first (older ones still verify); instances sharing sessions must share it; empty: a random key")
+	cookieName := fs.String("cookie-name", app.DefaultCookieName, "name of the session cookie")
+	idle := newDuration(30*time.Minute, time.Second, 7*24*time.Hour)
+	fs.Var(idle, "idle-timeout", "a session ends after this long without a request (1s to 168h)")
+	lifetime := newDuration(24*time.Hour, time.Minute, 365*24*time.Hour)
+	fs.Var(lifetime, "lifetime", "a session ends this long after it began, however active (1m to 8760h)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return helpOrErr(err)
+	}
+	if err := checkInstanceName(*name); err != nil {
+		return usageError{fmt.Errorf("app: invalid value %q for -name: %v", *name, err)}
+	}
+	if (&http.Cookie{Name: *cookieName, Value: "x"}).Valid() != nil {
+		return usageError{fmt.Errorf("app: invalid value %q for -cookie-name: must be a cookie name (letters, digits and !#$%%&'*+-.^_`|~)", *cookieName)}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	keys, err := sessionKeys(*sessionKey, log)
+	if err != nil {
+		return usageError{fmt.Errorf("app: invalid -session-key: %v", err)}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	scfg := sessionstore.Config{
+		IdleTimeout: idle.value,
+		Lifetime:    lifetime.value,
+		Metrics:     sessionstore.NewMetrics(reg),
+	}
+	var st *sessionstore.Store
+	var client interface{ Close() error }
+	switch store.value {
+	case "redis":
+		rc, err := sessionstore.NewRedisClient(*redisURL)
+		if err != nil {
+			return usageError{fmt.Errorf("app: invalid -redis-url: %v", err)}
+		}
+		client = rc
+		st, err = sessionstore.NewRedis(rc, keys, scfg)
+		if err != nil {
+			rc.Close()
+			return fmt.Errorf("app: redis store: %w", err)
+		}
+	default:
+		st, err = sessionstore.NewMemory(keys, scfg)
+		if err != nil {
+			return fmt.Errorf("app: memory store: %w", err)
+		}
+	}
+	// Closed in reverse order of start, after the server has shut down.
+	defer func() {
+		st.Close()
+		if client != nil {
+			client.Close()
+		}
+	}()
+
+	a, err := app.New(app.Config{Name: *name, CookieName: *cookieName, Logger: log, Registry: reg}, st)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("app: -listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: appReadHeaderTimeout,
+		ReadTimeout:       appReadTimeout,
+		WriteTimeout:      appWriteTimeout,
+		IdleTimeout:       appIdleTimeout,
+		MaxHeaderBytes:    appMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("app: serving", "name", a.Name(), "listen", ln.Addr().String(), "store", st.Mode(), "version", version)
+
+	// A store that is down at start is no reason to exit: /readyz says 503
+	// until it answers, and the app recovers by itself.
+	pingCtx, cancel := context.WithTimeout(ctx, appStartPingTimeout)
+	if err := st.Ping(pingCtx); err != nil {
+		log.Warn("app: session store not reachable yet; /readyz answers 503 until it is", "err", err)
+	}
+	cancel()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("app: serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("app: shutting down", "name", a.Name())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), appShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("app: shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("app: serve: %w", err)
+	}
+	return nil
+}
+
+// sessionKeys parses -session-key: comma-separated secrets, newest first.
+// Empty means one random key, with a warning, since sessions signed with it
+// die with the process and no other instance can read them.
+func sessionKeys(s string, log *slog.Logger) ([][]byte, error) {
+	if s == "" {
+		key := make([]byte, 32)
+		rand.Read(key)
+		log.Warn("app: no -session-key, using a random one: sessions will not survive a restart or move between instances")
+		return [][]byte{key}, nil
+	}
+	var keys [][]byte
+	for i, k := range strings.Split(s, ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			return nil, fmt.Errorf("key %d is empty", i+1)
+		}
+		if len(k) < 16 {
+			log.Warn("app: short -session-key: use at least 32 random characters outside a lab", "key", i+1, "length", len(k))
+		}
+		keys = append(keys, []byte(k))
+	}
+	return keys, nil
+}
+
+// checkInstanceName accepts names that read well on the page and in a
+// header: empty (the host name), or up to 64 printable characters without
+// spaces.
+func checkInstanceName(name string) error {
+	if len(name) > 64 {
+		return errors.New("at most 64 characters")
+	}
+	for _, c := range name {
+		if !unicode.IsPrint(c) || unicode.IsSpace(c) {
+			return errors.New("printable characters without spaces only")
+		}
+	}
+	return nil
 }

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+)
+
+func TestAppFlagErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string // in the one-line message
+	}{
+		{"bad store", nil, []string{"-store", "disk"}, `invalid value "disk" for flag -store: must be one of memory, redis`},
+		{"bad store from env", map[string]string{"STICKYLAB_STORE": "disk"}, nil, `invalid value "disk" for STICKYLAB_STORE (flag -store)`},
+		{"idle timeout too long", nil, []string{"-idle-timeout", "200h"}, "-idle-timeout: must be from 1s to 168h"},
+		{"lifetime not a duration", nil, []string{"-lifetime", "forever"}, "-lifetime: must be a duration"},
+		{"bad cookie name", nil, []string{"-cookie-name", "my session"}, `invalid value "my session" for -cookie-name`},
+		{"name with a space", nil, []string{"-name", "app 1"}, `invalid value "app 1" for -name`},
+		{"empty session key", nil, []string{"-session-key", "k1,,k2"}, "invalid -session-key: key 2 is empty"},
+		{"bad redis URL", nil, []string{"-store", "redis", "-redis-url", "http://127.0.0.1:6379"}, `invalid -redis-url: sessionstore: redis URL: scheme "http" not supported`},
+		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			err := runApp(context.Background(), tc.args, io.Discard, io.Discard)
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("got err %v, want a usageError (exit 2)", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("got message %q, want one line containing %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestAppHelp(t *testing.T) {
+	var out strings.Builder
+	if err := runApp(context.Background(), []string{"-h"}, &out, io.Discard); err != nil {
+		t.Fatalf("got err %v, want nil", err)
+	}
+	for _, flag := range []string{"-listen", "-name", "-store", "-redis-url", "-session-key", "-cookie-name", "-idle-timeout", "-lifetime"} {
+		if !strings.Contains(out.String(), flag+" ") {
+			t.Errorf("help lacks %s:\n%s", flag, out.String())
+		}
+	}
+}
+
+// TestAppRuns runs the command in-process with its store chosen by the
+// environment, serves a request and stops it by cancelling the context.
+func TestAppRuns(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       func(t *testing.T) map[string]string
+		args      []string
+		wantStore string
+		wantLog   string
+	}{
+		{"redis from environment", func(t *testing.T) map[string]string {
+			return map[string]string{"STICKYLAB_STORE": "redis", "STICKYLAB_REDIS_URL": "redis://" + miniredis.RunT(t).Addr() + "/0"}
+		}, []string{"-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", ""},
+		{"memory with a random key", func(*testing.T) map[string]string { return nil }, nil, "memory",
+			"sessions will not survive a restart or move between instances"},
+		{"redis down at start", func(*testing.T) map[string]string {
+			return map[string]string{"STICKYLAB_REDIS_URL": "redis://127.0.0.1:1/0"}
+		}, []string{"-store", "redis"}, "redis", "session store not reachable yet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env(t) {
+				t.Setenv(k, v)
+			}
+			var stderr syncBuffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			args := append([]string{"-listen", "127.0.0.1:0", "-name", "app-9"}, tt.args...)
+			go func() { done <- runApp(ctx, args, io.Discard, &stderr) }()
+
+			re := regexp.MustCompile(`msg="app: serving" name=app-9 listen=(\S+) store=(\S+)`)
+			var m []string
+			deadline := time.Now().Add(10 * time.Second)
+			for m = re.FindStringSubmatch(stderr.String()); m == nil; m = re.FindStringSubmatch(stderr.String()) {
+				select {
+				case err := <-done:
+					t.Fatalf("runApp returned %v before serving; log:\n%s", err, stderr.String())
+				default:
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no start line in %q", stderr.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if m[2] != tt.wantStore {
+				t.Errorf("start line says store=%s, want %s", m[2], tt.wantStore)
+			}
+			if tt.wantStore == "redis" && tt.wantLog != "" {
+				// Redis is down: ready must say so, the process stays up.
+				resp, err := http.Get("http://" + m[1] + "/readyz")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					t.Errorf("readyz with Redis down: got %d, want 503", resp.StatusCode)
+				}
+			} else {
+				resp, err := http.Get("http://" + m[1] + "/api/session")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var v struct{ Instance, Store string }
+				err = json.NewDecoder(resp.Body).Decode(&v)
+				resp.Body.Close()
+				if err != nil || v.Instance != "app-9" || v.Store != tt.wantStore {
+					t.Errorf("GET /api/session: got %+v (err %v), want instance app-9, store %s", v, err, tt.wantStore)
+				}
+			}
+			if tt.wantLog != "" && !strings.Contains(stderr.String(), tt.wantLog) {
+				t.Errorf("log lacks %q:\n%s", tt.wantLog, stderr.String())
+			}
+
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("runApp returned %v after cancel, want nil", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("runApp did not return after cancel")
+			}
+		})
+	}
+}
