@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -26,7 +27,8 @@ import (
 //	rediss+cluster://...                              the same over TLS
 //
 // Parsing is go-redis's (redis.ParseURL, ParseFailoverURL, ParseClusterURL).
-// Unless the URL says otherwise (context_timeout_enabled=false), the client
+// Unless the URL says otherwise (context_timeout_enabled=false, an option
+// this function adds for every form), the client
 // honours context deadlines on its connections, so that a hung server fails
 // a request within its deadline instead of the client's read timeout.
 // Errors name the problem but never repeat the URL, which may hold a
@@ -43,7 +45,10 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		}
 		return nil, fmt.Errorf("sessionstore: redis URL: %w", err)
 	}
-	ctxTimeouts := !u.Query().Has("context_timeout_enabled")
+	ctxTimeouts, err := contextTimeouts(u)
+	if err != nil {
+		return nil, err
+	}
 	base, kind, _ := strings.Cut(u.Scheme, "+")
 	if base != "redis" && base != "rediss" && !(base == "unix" && kind == "") {
 		return nil, fmt.Errorf("sessionstore: redis URL: scheme %q not supported; use redis, rediss, unix, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster", u.Scheme)
@@ -59,7 +64,7 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sessionstore: redis URL: %w", err)
 		}
-		opt.ContextTimeoutEnabled = opt.ContextTimeoutEnabled || ctxTimeouts
+		opt.ContextTimeoutEnabled = ctxTimeouts
 		return redis.NewClient(opt), nil
 	case "sentinel":
 		opt, err := redis.ParseFailoverURL(plain.String())
@@ -69,16 +74,34 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		if opt.MasterName == "" {
 			return nil, errors.New("sessionstore: redis URL: a redis+sentinel URL needs master_name=NAME")
 		}
-		opt.ContextTimeoutEnabled = opt.ContextTimeoutEnabled || ctxTimeouts
+		opt.ContextTimeoutEnabled = ctxTimeouts
 		return redis.NewFailoverClient(opt), nil
 	case "cluster":
 		opt, err := redis.ParseClusterURL(plain.String())
 		if err != nil {
 			return nil, fmt.Errorf("sessionstore: redis URL: %w", err)
 		}
-		opt.ContextTimeoutEnabled = opt.ContextTimeoutEnabled || ctxTimeouts
+		opt.ContextTimeoutEnabled = ctxTimeouts
 		return redis.NewClusterClient(opt), nil
 	default:
 		return nil, fmt.Errorf("sessionstore: redis URL: scheme %q not supported; use redis, rediss, unix, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster", u.Scheme)
 	}
+}
+
+// contextTimeouts takes the context_timeout_enabled option out of u's query
+// (go-redis parses it only for Sentinel URLs) and returns its value, true
+// when absent.
+func contextTimeouts(u *url.URL) (bool, error) {
+	const name = "context_timeout_enabled"
+	q := u.Query()
+	if !q.Has(name) {
+		return true, nil
+	}
+	on, err := strconv.ParseBool(q.Get(name))
+	if err != nil {
+		return false, fmt.Errorf("sessionstore: redis URL: %s=%q is not true or false", name, q.Get(name))
+	}
+	q.Del(name)
+	u.RawQuery = q.Encode()
+	return on, nil
 }

@@ -44,9 +44,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if sess.Options != nil {
 		opts = *sess.Options
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-	defer cancel()
 	if opts.MaxAge < 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+		defer cancel()
 		return s.destroy(ctx, w, sess, st, opts)
 	}
 	values, err := encodeValues(sess.Values)
@@ -62,6 +62,8 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 		s.cfg.Metrics.save(s.mode, "empty")
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
 	if err := s.write(ctx, st, values, now); err != nil {
 		return err
 	}
