@@ -55,7 +55,7 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, s *sessions.Session
 		a.failSession(w, r, err)
 		return
 	}
-	a.writeJSON(w, r, http.StatusOK, a.sessionView(s))
+	a.writeJSON(w, r, http.StatusOK, a.viewOf(s))
 }
 
 // login logs user in under a new session ID, keeping the cart and visits: a

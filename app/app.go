@@ -1,13 +1,36 @@
 // Package app is the stickylab web application: one instance of the shop
 // whose page shows which instance served it, who is logged in, the cart and a
-// visit counter. Its sessions live in a Store (sessionstore.Memory or
-// sessionstore.Redis), which decides whether a user survives the instance
+// visit counter. Its sessions live in a Store (sessionstore.NewMemory or
+// sessionstore.NewRedis), which decides whether a user survives the instance
 // that served them dying.
+//
+// Routes (contract.md):
+//
+//	GET  /              the page; counts a visit
+//	POST /login         form username: logs in under a new session ID, 303 to /
+//	POST /logout        ends the session (deleted from the store, cookie expired), 303 to /
+//	POST /cart          form item: adds it to the cart, 303 to /
+//	GET  /api/session   {"instance","store","logged_in","user","visits","cart"}; counts a visit
+//	POST /api/login     {"username": "..."}, answers the session as /api/session does
+//	POST /api/logout    no body (or {}), answers the ended session
+//	POST /api/cart      {"item": "..."}, answers the session
+//	GET  /healthz       200 while the process serves (liveness)
+//	GET  /readyz        200 when the store answers a ping, else 503 (readiness)
+//	GET  /metrics       Prometheus metrics of the app's registry
+//
+// Every view of the page and every GET /api/session counts one visit; posts,
+// probes and scrapes do not. HEAD is answered wherever GET is. Usernames and
+// items are 1 to 64 printable characters after trimming; a cart holds at most
+// 100 items. Bad input gets a 4xx with a message that says what is wrong
+// (JSON {"error": "..."} on /api/, a page elsewhere); a failing store gets 503
+// "session store unavailable" and nothing is overwritten. Every response
+// carries the header X-Stickylab-Instance with the instance name.
 package app
 
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +38,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/gorilla/sessions"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -76,6 +100,10 @@ const defaultStoreTimeout = 5 * time.Second
 
 // App is the web application of one instance. It is an http.Handler, safe for
 // concurrent use. Build it with New.
+//
+// Trust: every request is untrusted input. The only header the app believes
+// without proof is X-Forwarded-Proto, and only to mark cookies Secure, which
+// a lying client can only use against itself.
 type App struct {
 	name         string
 	color        string
@@ -95,7 +123,10 @@ type App struct {
 // example because another App already registered them there).
 func New(cfg Config, store Store) (*App, error) {
 	if store == nil {
-		return nil, fmt.Errorf("app: nil store")
+		return nil, errors.New("app: nil store")
+	}
+	if cfg.StoreTimeout < 0 {
+		return nil, fmt.Errorf("app: negative StoreTimeout %v", cfg.StoreTimeout)
 	}
 	name := cfg.Name
 	if name == "" {
@@ -134,7 +165,9 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 
 func (a *App) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(a.instanceHeader, a.observe, a.recoverer)
+	// GetHead answers HEAD with the GET handler, as RFC 9110 (9.3.2) asks
+	// of general-purpose servers, so that curl -I shows the instance.
+	r.Use(a.instanceHeader, a.observe, a.recoverer, middleware.GetHead)
 	r.NotFound(a.notFound)
 	r.MethodNotAllowed(a.methodNotAllowed(r))
 
@@ -157,9 +190,7 @@ func (a *App) routes() http.Handler {
 	r.Get("/", a.page)
 	r.Get("/api/session", a.apiSession)
 	r.Get("/healthz", a.healthz)
-	r.Head("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
-	r.Head("/readyz", a.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(a.log.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,

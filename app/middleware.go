@@ -65,7 +65,10 @@ func (a *App) methodNotAllowed(router chi.Routes) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var allowed []string
 		for _, m := range methods {
-			if router.Match(chi.NewRouteContext(), m, r.URL.Path) {
+			// GetHead serves HEAD wherever GET is routed.
+			ok := router.Match(chi.NewRouteContext(), m, r.URL.Path) ||
+				m == http.MethodHead && router.Match(chi.NewRouteContext(), http.MethodGet, r.URL.Path)
+			if ok {
 				allowed = append(allowed, m)
 			}
 		}

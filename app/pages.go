@@ -22,7 +22,7 @@ func (a *App) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.views.renderPage(w, a.log, r, pageData{
-		Session:     a.sessionView(s),
+		Session:     a.viewOf(s),
 		Shared:      a.store.Mode() != "memory",
 		Fingerprint: fingerprint(s),
 		MaxLen:      maxTextLen,

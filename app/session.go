@@ -33,7 +33,7 @@ type sessionView struct {
 	Cart     []string `json:"cart"`
 }
 
-func (a *App) sessionView(s *sessions.Session) sessionView {
+func (a *App) viewOf(s *sessions.Session) sessionView {
 	u := sessionUser(s)
 	return sessionView{
 		Instance: a.name,

@@ -259,6 +259,8 @@ func TestCookieAttributes(t *testing.T) {
 		{"plain http", http.DefaultClient, plain.URL, nil, false},
 		{"behind TLS proxy", http.DefaultClient, plain.URL, []string{"X-Forwarded-Proto", "https"}, true},
 		{"behind plain proxy", http.DefaultClient, plain.URL, []string{"X-Forwarded-Proto", "http"}, false},
+		{"behind two proxies, client on TLS", http.DefaultClient, plain.URL, []string{"X-Forwarded-Proto", "HTTPS, http"}, true},
+		{"behind two proxies, client on plain", http.DefaultClient, plain.URL, []string{"X-Forwarded-Proto", "http, https"}, false},
 		{"direct TLS", tlsSrv.Client(), tlsSrv.URL, nil, true},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -84,8 +85,15 @@ func setCookieOptions(r *http.Request, s *sessions.Session) {
 	}
 	opts.HttpOnly = true
 	opts.SameSite = http.SameSiteLaxMode
-	opts.Secure = r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+	opts.Secure = r.TLS != nil || forwardedHTTPS(r.Header.Get("X-Forwarded-Proto"))
 	s.Options = &opts
+}
+
+// forwardedHTTPS reports whether an X-Forwarded-Proto value names https for
+// the client's hop: the first of a comma-separated list that proxies grew.
+func forwardedHTTPS(v string) bool {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.EqualFold(strings.TrimSpace(first), "https")
 }
 
 // sessionLocks serialises the requests of one session within an instance, so
