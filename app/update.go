@@ -16,8 +16,10 @@ import (
 )
 
 // maxSaveAttempts bounds how often update re-applies a change that lost a
-// compare-and-set race against another instance.
-const maxSaveAttempts = 5
+// compare-and-set race against another instance. With the jittered backoff
+// between attempts (at most 2ms, 4ms, ... 128ms), giving up takes at most
+// about a quarter of a second, and only under sustained contention.
+const maxSaveAttempts = 8
 
 // update loads the session of r, applies change to it and saves it. When the
 // save loses a race (sessionstore.ErrConflict: another request changed the
