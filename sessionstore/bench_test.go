@@ -72,11 +72,20 @@ func benchSession(b *testing.B, s *Store) *http.Cookie {
 	return c
 }
 
-// reportRoundTrips reports Redis round trips per operation, once scripts
-// are cached.
-func reportRoundTrips(b *testing.B, hook *countHook, before int64) {
+// startTiming resets the timer and returns the function that reports the
+// Redis round trips per operation since then (hook nil: none to report).
+// Callers make one call before, so that the scripts are cached.
+func startTiming(b *testing.B, hook *countHook) (report func()) {
+	b.ReportAllocs()
+	var before int64
 	if hook != nil {
-		b.ReportMetric(float64(hook.n.Load()-before)/float64(b.N), "roundtrips/op")
+		before = hook.n.Load()
+	}
+	b.ResetTimer()
+	return func() {
+		if hook != nil {
+			b.ReportMetric(float64(hook.n.Load()-before)/float64(b.N), "roundtrips/op")
+		}
 	}
 }
 
@@ -89,19 +98,14 @@ func BenchmarkLoad(b *testing.B) {
 			if _, err := s.New(r, cookieName); err != nil { // caches the script
 				b.Fatal(err)
 			}
-			var before int64
-			if hook != nil {
-				before = hook.n.Load()
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
+			report := startTiming(b, hook)
 			for range b.N {
 				sess, err := s.New(r, cookieName)
 				if err != nil || sess.IsNew {
 					b.Fatalf("load: %v (new %v)", err, sess.IsNew)
 				}
 			}
-			reportRoundTrips(b, hook, before)
+			report()
 		})
 	}
 }
@@ -125,12 +129,7 @@ func BenchmarkSave(b *testing.B) {
 				if err := s.Save(r, w, sess); err != nil { // caches the script
 					b.Fatal(err)
 				}
-				var before int64
-				if hook != nil {
-					before = hook.n.Load()
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
+				report := startTiming(b, hook)
 				for i := range b.N {
 					if changed {
 						sess.Values["visits"] = i
@@ -140,7 +139,7 @@ func BenchmarkSave(b *testing.B) {
 						b.Fatal(fmt.Errorf("save %d: %w", i, err))
 					}
 				}
-				reportRoundTrips(b, hook, before)
+				report()
 			})
 		}
 	}

@@ -38,24 +38,34 @@
 //
 // # Compared with the gorilla Redis stores
 //
-// rbcervilla/redisstore and boj/redistore, the usual choices, differ on each
-// point:
+// rbcervilla/redisstore and boj/redistore, the usual choices, fall short on
+// each point:
 //
-//   - They adopt the ID of any cookie that verifies, even for a session Redis
-//     no longer has (rbcervilla/redisstore saves under it: session fixation);
-//     here an unknown ID always gives a fresh one.
-//   - They key Redis by the raw ID, so a Redis dump is a set of live cookies;
-//     here the key is a SHA-256 of the ID.
-//   - They store gob (or a custom serializer) that redis-cli shows as binary;
-//     here it is JSON.
-//   - They rewrite the whole session on every Save; here an unchanged session
-//     costs no write.
-//   - Last writer wins: two concurrent requests silently drop one update;
-//     here the loser gets ErrConflict and re-applies its change.
-//   - They have no ID renewal that deletes the old ID, no absolute lifetime
-//     apart from the cookie's, and no metrics.
-//   - A Redis error during load gives the caller a new empty session, which
-//     the usual error-ignoring handler then saves; here Save refuses it.
+//   - Fixation. rbcervilla/redisstore takes the raw, unsigned cookie value as
+//     the session ID and saves under it, so a client picks its own ID;
+//     boj/redistore signs the ID but stores again under a verified ID that
+//     Redis no longer has. Neither renews the ID at login, so a cookie planted
+//     before login is logged in afterwards. Here an unknown ID always gives a
+//     fresh one, and Renew replaces it and deletes the old one.
+//   - Keys. They key Redis by the ID itself (rbcervilla/redisstore's key is
+//     the cookie value: a dump of Redis is a set of live cookies); here the
+//     key is a SHA-256 of the ID.
+//   - Format. They store gob, which redis-cli shows as binary; here it is
+//     JSON.
+//   - Writes. They rewrite the whole session on every Save; here an unchanged
+//     session costs no write and its load costs one round trip.
+//   - Lost updates. Last writer wins, so of two concurrent requests one
+//     update silently disappears; here the loser gets ErrConflict and
+//     re-applies its change.
+//   - Expiry. The Redis TTL is the cookie's MaxAge (30 days by default):
+//     there is no sliding idle timeout and no absolute lifetime; here both
+//     are enforced on load.
+//   - Failures. When Redis fails during a load, they return a session that
+//     still carries the cookie's ID along with the error; a handler that
+//     ignores the error and saves writes an empty session over the real one.
+//     Here the session returned with the error cannot be saved.
+//   - They have no metrics and no readiness check; here there are Metrics and
+//     Ping.
 //
 // # Values
 //

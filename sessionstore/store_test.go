@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/gorilla/sessions"
 )
 
 // behaviour is one case of the table every backend must pass.
@@ -286,6 +288,19 @@ func behaviours() []behaviour {
 			sess.Values[42] = "answer"
 			if _, err := save(e.store, sess); err == nil {
 				t.Errorf("got no error for an int key, want one")
+			}
+		}},
+		{"a session made outside the store gets a fresh ID", func(t *testing.T, e *env, unit time.Duration) {
+			sess := sessions.NewSession(e.store, cookieName)
+			chosen := newID() // chosen by someone else: never adopted
+			sess.ID = chosen
+			sess.Values["user"] = "alice"
+			id := cookieID(t, e.store, mustSave(t, e.store, sess))
+			if id == chosen || sess.ID != id {
+				t.Fatalf("got cookie ID %q, session ID %q; want a fresh ID in both, not %q", id, sess.ID, chosen)
+			}
+			if _, _, ok := e.peek(t, chosen); ok {
+				t.Errorf("the chosen ID was stored")
 			}
 		}},
 		{"Get returns the same session within a request", func(t *testing.T, e *env, unit time.Duration) {
