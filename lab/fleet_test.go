@@ -1,0 +1,264 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// testFleet starts a fleet of n instances for t and stops it at the end.
+func testFleet(t *testing.T, cfg FleetConfig) *Fleet {
+	t.Helper()
+	cfg.Binary = stickylab
+	f, err := StartFleet(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("StartFleet: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	return f
+}
+
+// servedBy asks url's /api/session which instance answers.
+func servedBy(t *testing.T, url string) (string, error) {
+	t.Helper()
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(url + "/api/session")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var s struct{ Instance string }
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return "", err
+	}
+	return s.Instance, nil
+}
+
+// processGone reports whether pid has ended: no such process, or a zombie
+// waiting for its new parent to reap it.
+func processGone(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses: "pid (comm) S ...".
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X'
+}
+
+// awaitGone waits until every pid has ended, failing t after the deadline.
+func awaitGone(t *testing.T, within time.Duration, pids ...int) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for _, pid := range pids {
+		for !processGone(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d still alive %v later", pid, within)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+func TestFleetKillAndRestart(t *testing.T) {
+	var mu sync.Mutex
+	var changes []string
+	f := testFleet(t, FleetConfig{Instances: 2, OnChange: func(i Instance) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, i.Name+" "+string(i.State))
+	}})
+
+	before := f.Instances()
+	if got, want := len(before), 2; got != want {
+		t.Fatalf("got %d instances, want %d", got, want)
+	}
+	for _, in := range before {
+		if in.State != StateRunning {
+			t.Errorf("%s: got state %s, want running", in.Name, in.State)
+		}
+		if got, err := servedBy(t, in.URL); err != nil || got != in.Name {
+			t.Errorf("%s: served by %q (%v), want %q", in.URL, got, err, in.Name)
+		}
+	}
+
+	killed, err := f.Kill("app-1")
+	if err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if killed.State != StateKilled || killed.PID != before[0].PID {
+		t.Errorf("after Kill: got state %s pid %d, want killed pid %d", killed.State, killed.PID, before[0].PID)
+	}
+	if err := syscall.Kill(before[0].PID, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("kill(%d, 0) after Kill: got %v, want ESRCH", before[0].PID, err)
+	}
+	if _, err := servedBy(t, before[0].URL); err == nil {
+		t.Errorf("%s still answers after Kill", before[0].URL)
+	}
+	if got, err := servedBy(t, before[1].URL); err != nil || got != "app-2" {
+		t.Errorf("app-2 after killing app-1: served by %q (%v)", got, err)
+	}
+	if _, err := f.Kill("app-1"); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("second Kill: got %v, want ErrNotRunning", err)
+	}
+
+	back, err := f.Restart(context.Background(), "app-1")
+	if err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if back.State != StateRunning || back.Port != before[0].Port || back.PID == before[0].PID {
+		t.Errorf("after Restart: got state %s port %d pid %d, want running on port %d with a new pid", back.State, back.Port, back.PID, before[0].Port)
+	}
+	if got, err := servedBy(t, before[0].URL); err != nil || got != "app-1" {
+		t.Errorf("%s after Restart: served by %q (%v), want app-1", before[0].URL, got, err)
+	}
+
+	mu.Lock()
+	got := strings.Join(changes, ", ")
+	mu.Unlock()
+	// The two first "running" can come in either order.
+	if !strings.HasSuffix(got, "app-1 killed, app-1 running") || strings.Count(got, "running") != 3 {
+		t.Errorf("changes: got %q, want both running, then app-1 killed, app-1 running", got)
+	}
+}
+
+func TestFleetUnknownInstance(t *testing.T) {
+	f := testFleet(t, FleetConfig{Instances: 1})
+	if _, err := f.Kill("app-9"); !errors.Is(err, ErrUnknownInstance) {
+		t.Errorf("Kill(app-9): got %v, want ErrUnknownInstance", err)
+	}
+	if _, err := f.Restart(context.Background(), "app-9"); !errors.Is(err, ErrUnknownInstance) {
+		t.Errorf("Restart(app-9): got %v, want ErrUnknownInstance", err)
+	}
+	if _, ok := f.Instance("app-9"); ok {
+		t.Errorf("Instance(app-9): got ok, want not found")
+	}
+}
+
+func TestFleetKillFromOutside(t *testing.T) {
+	changed := make(chan Instance, 4)
+	f := testFleet(t, FleetConfig{Instances: 1, OnChange: func(i Instance) { changed <- i }})
+	<-changed // running
+	pid := f.Instances()[0].PID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case in := <-changed:
+		if in.State != StateKilled || in.PID != pid {
+			t.Errorf("after kill -9 %d: got %s pid %d, want killed", pid, in.State, in.PID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change reported 10s after kill -9")
+	}
+}
+
+func TestFleetStopLeavesNoProcess(t *testing.T) {
+	f := testFleet(t, FleetConfig{Instances: 3})
+	var pids []int
+	for _, in := range f.Instances() {
+		pids = append(pids, in.PID)
+	}
+	if err := f.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	awaitGone(t, 5*time.Second, pids...)
+	for _, in := range f.Instances() {
+		if in.State != StateStopped {
+			t.Errorf("%s after Stop: got %s, want stopped", in.Name, in.State)
+		}
+	}
+	if _, err := f.Restart(context.Background(), "app-1"); !errors.Is(err, ErrFleetStopped) {
+		t.Errorf("Restart after Stop: got %v, want ErrFleetStopped", err)
+	}
+}
+
+func TestFleetStartFailureShowsOutput(t *testing.T) {
+	_, err := StartFleet(context.Background(), FleetConfig{
+		Instances: 1,
+		Binary:    stickylab,
+		Args:      []string{"-no-such-flag"},
+	})
+	if err == nil {
+		t.Fatal("StartFleet with a bad flag: got nil error")
+	}
+	if !strings.Contains(err.Error(), "no-such-flag") {
+		t.Errorf("error %q does not show the child's complaint about -no-such-flag", err)
+	}
+}
+
+// With the redis store and the fleet's shared session key, a session made
+// on one instance is known to the other; with memory, it is not.
+func TestFleetSetStoreSharesSessions(t *testing.T) {
+	r, err := StartRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	f := testFleet(t, FleetConfig{Instances: 2, RedisURL: r.URL(), SessionKey: newSessionKey(), CookieName: AppCookie})
+	before := f.Instances()
+
+	loggedInOnApp2 := func() bool {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 5 * time.Second}
+		resp, err := c.Post(before[0].URL+"/api/login", "application/json", strings.NewReader(`{"username":"ada"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("login on app-1: %s", resp.Status)
+		}
+		// Cookies ignore the port (RFC 6265 §8.5): the jar sends app-1's
+		// session cookie to app-2, as a browser behind a balancer would.
+		resp, err = c.Get(before[1].URL + "/api/session")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var s struct {
+			Instance string `json:"instance"`
+			LoggedIn bool   `json:"logged_in"`
+			User     string `json:"user"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Instance != "app-2" {
+			t.Fatalf("answered by %q, want app-2", s.Instance)
+		}
+		return s.LoggedIn && s.User == "ada"
+	}
+
+	if loggedInOnApp2() {
+		t.Errorf("memory store: app-2 knows a session made on app-1")
+	}
+	if err := f.SetStore(context.Background(), "redis"); err != nil {
+		t.Fatalf("SetStore(redis): %v", err)
+	}
+	for i, in := range f.Instances() {
+		if in.Store != "redis" || in.State != StateRunning || in.PID == before[i].PID {
+			t.Errorf("%s after SetStore: store %s state %s pid %d, want redis, running, a new pid", in.Name, in.Store, in.State, in.PID)
+		}
+	}
+	if !loggedInOnApp2() {
+		t.Errorf("redis store: app-2 does not know a session made on app-1")
+	}
+	if r.Keys() == 0 {
+		t.Errorf("redis store: no key in redis after a login")
+	}
+}
