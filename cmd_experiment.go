@@ -2,11 +2,70 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"stickylab/lab"
+	"stickylab/lb"
 )
 
-// runExperiment is not built yet; its issue replaces this file.
+// runExperiment runs the scenario matrix (stickiness × store × event) with
+// real instance processes and a crowd of simulated users, and prints the
+// table, or JSON with -json.
 func runExperiment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("experiment: not built yet")
+	fs := newFlagSet("experiment")
+	users := newInt(30, 1, 500)
+	fs.Var(users, "users", "simulated users, each with its own cookie jar (1 to 500)")
+	requests := newInt(10, 1, 1000)
+	fs.Var(requests, "requests", "answered requests per user and phase (1 to 1000)")
+	instances := newInt(3, 2, 9)
+	fs.Var(instances, "instances", "app instances per cell (2 to 9: one of them is killed)")
+	sticky := newChoice("all", "all", lb.StickyNone, lb.StickyDuration, lb.StickyApp)
+	fs.Var(sticky, "sticky", "stickiness modes to run: all, none, duration or app")
+	store := newChoice("all", "all", "memory", "redis")
+	fs.Var(store, "store", "stores to run: all, memory or redis")
+	stickyDuration := newDuration(2*time.Second, lb.MinStickyDuration, time.Minute)
+	fs.Var(stickyDuration, "sticky-duration", "the balancer's stickiness duration; the expired phase waits past it (1s to 1m)")
+	healthInterval := newDuration(250*time.Millisecond, 100*time.Millisecond, 5*time.Second)
+	fs.Var(healthInterval, "health-interval", "the balancer's health check interval (ALB: 30s; short here so that six cells take seconds)")
+	passiveFailover := fs.Bool("passive-failover", true, "retry a request on another instance when its own is dead; false behaves like ALB: clients see 502 until the health check notices")
+	parallel := newInt(2, 1, 6)
+	fs.Var(parallel, "parallel", "cells run at the same time (1 to 6)")
+	asJSON := fs.Bool("json", false, "print the result as JSON instead of the table")
+	verbose := fs.Bool("verbose", false, "log the balancers' and instances' output to stderr")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return helpOrErr(err)
+	}
+
+	var progress sync.Mutex // cells finish concurrently
+	cfg := lab.ExperimentConfig{
+		Users: users.value, Requests: requests.value, Instances: instances.value,
+		StickyDuration: stickyDuration.value, HealthInterval: healthInterval.value,
+		PassiveFailover: *passiveFailover, Parallel: parallel.value,
+		OnCell: func(c lab.Cell) {
+			progress.Lock()
+			defer progress.Unlock()
+			fmt.Fprintf(stderr, "experiment: %s/%s done in %v\n", c.Sticky, c.Store, time.Duration(c.Elapsed))
+		},
+	}
+	if sticky.value != "all" {
+		cfg.Stickies = []string{sticky.value}
+	}
+	if store.value != "all" {
+		cfg.Stores = []string{store.value}
+	}
+	if *verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	res, err := lab.RunExperiment(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return res.WriteJSON(stdout)
+	}
+	return res.WriteTable(stdout)
 }
