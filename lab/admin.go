@@ -1,0 +1,118 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// restartTimeout bounds one restart requested through the admin API; the
+// store switch restarts every instance, each within this bound.
+const restartTimeout = 30 * time.Second
+
+// InstanceRoutes returns the hook (lb.Config.AdminRoutes) that adds the
+// fleet's routes to the balancer's admin API:
+//
+//	GET  /api/instances                {"store": "memory", "instances": [Instance...]}
+//	POST /api/instances/{name}/kill    SIGKILL: 200 and the instance; 404 unknown name; 409 not running
+//	POST /api/instances/{name}/restart start again, empty, on the same port: 200 and the instance
+//	PUT  /api/store                    {"store": "redis"}: restart every instance with that store
+//
+// Errors are JSON {"error": "..."} with a message for people, never
+// internals. Like the rest of the admin API it has no authentication: it
+// can kill processes, so it listens on loopback unless told otherwise.
+func InstanceRoutes(f *Fleet) func(mux *http.ServeMux) {
+	h := instanceAPI{fleet: f}
+	return func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /api/instances", h.list)
+		mux.HandleFunc("POST /api/instances/{name}/kill", h.kill)
+		mux.HandleFunc("POST /api/instances/{name}/restart", h.restart)
+		mux.HandleFunc("PUT /api/store", h.setStore)
+	}
+}
+
+type instanceAPI struct{ fleet *Fleet }
+
+func (h instanceAPI) list(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"store": h.fleet.Store(), "instances": h.fleet.Instances()})
+}
+
+func (h instanceAPI) kill(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	in, err := h.fleet.Kill(name)
+	switch {
+	case errors.Is(err, ErrUnknownInstance):
+		h.unknown(w, name)
+	case errors.Is(err, ErrNotRunning):
+		writeError(w, http.StatusConflict, fmt.Sprintf("%s is not running (%s); start it with POST /api/instances/%s/restart", name, in.State, name))
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, fmt.Sprintf("could not kill %s", name))
+	default:
+		writeJSON(w, http.StatusOK, in)
+	}
+}
+
+func (h instanceAPI) restart(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	// The restart outlives a client that hangs up: a half-started instance
+	// would help no one.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), restartTimeout)
+	defer cancel()
+	in, err := h.fleet.Restart(ctx, name)
+	switch {
+	case errors.Is(err, ErrUnknownInstance):
+		h.unknown(w, name)
+	case errors.Is(err, ErrFleetStopped):
+		writeError(w, http.StatusServiceUnavailable, "the demo is stopping")
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, fmt.Sprintf("%s did not start; the demo's terminal says why", name))
+	default:
+		writeJSON(w, http.StatusOK, in)
+	}
+}
+
+func (h instanceAPI) setStore(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Store string `json:"store"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, `body must be JSON {"store": "memory"} or {"store": "redis"}`)
+		return
+	}
+	if body.Store != "memory" && body.Store != "redis" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("store %q: must be memory or redis", body.Store))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), restartTimeout*time.Duration(len(h.fleet.list)))
+	defer cancel()
+	if err := h.fleet.SetStore(ctx, body.Store); err != nil {
+		if errors.Is(err, ErrFleetStopped) {
+			writeError(w, http.StatusServiceUnavailable, "the demo is stopping")
+			return
+		}
+		writeError(w, http.StatusInternalServerError, fmt.Sprintf("switching to %s failed; the demo's terminal says why", body.Store))
+		return
+	}
+	h.list(w, r)
+}
+
+func (h instanceAPI) unknown(w http.ResponseWriter, name string) {
+	writeError(w, http.StatusNotFound, fmt.Sprintf("no instance named %q (instances: %s)", name, strings.Join(h.fleet.Names(), ", ")))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,116 @@
+package lab
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"stickylab/lb"
+)
+
+// banner is what the demo prints once everything runs.
+type banner struct {
+	proxy, admin string // host:port
+	redis        string // URL
+	embedded     bool
+	stickiness   lb.Stickiness
+	lb           lb.Config
+	instances    []Instance
+	store        string
+}
+
+func writeBanner(w io.Writer, b banner) {
+	app, admin := "http://"+b.proxy, "http://"+b.admin
+	var s strings.Builder
+	s.WriteString("stickylab demo: sticky sessions, live\n\n")
+	row := func(label, value, note string) { fmt.Fprintf(&s, "  %-11s %-27s %s\n", label, value, note) }
+	where := "given with -redis-url"
+	if b.embedded {
+		where = "embedded (miniredis)"
+	}
+	row("app", app+"/", "the shop, through the balancer: open this one")
+	row("admin", admin+"/", "dashboard and admin API (targets, events, instances)")
+	row("redis", b.redis, where)
+	fmt.Fprintf(&s, "  %-11s %s\n", "store", describeStore(b.store))
+	fmt.Fprintf(&s, "  %-11s %s\n", "stickiness", describeStickiness(b.stickiness))
+	fmt.Fprintf(&s, "  %-11s %s\n", "balancer", describeBalancer(b.lb))
+	fmt.Fprintf(&s, "  %-11s %s\n", "health", describeHealth(b.lb))
+
+	s.WriteString("\n")
+	tw := tabwriter.NewWriter(&s, 2, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "  INSTANCE\tPID\tURL\tSTORE")
+	for _, in := range b.instances {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", in.Name, in.PID, in.URL, in.Store)
+	}
+	tw.Flush()
+
+	first := b.instances[0]
+	jar := "curl -s -c jar.txt -b jar.txt"
+	fmt.Fprintf(&s, "\nTry this first, in another terminal (or do the same in a browser at %s/):\n", app)
+	fmt.Fprintf(&s, "  1. log in, then ask who answers:\n")
+	fmt.Fprintf(&s, "       %s -H 'Content-Type: application/json' -d '{\"username\":\"ada\"}' %s/api/login\n", jar, app)
+	fmt.Fprintf(&s, "       %s %s/api/session\n", jar, app)
+	fmt.Fprintf(&s, "  2. kill the instance named in \"instance\" (%s here; or kill -9 %d):\n", first.Name, first.PID)
+	fmt.Fprintf(&s, "       curl -s -X POST %s/api/instances/%s/kill\n", admin, first.Name)
+	if b.store == "redis" {
+		fmt.Fprintf(&s, "  3. ask again: still logged in, the session lives in redis:\n")
+	} else {
+		fmt.Fprintf(&s, "  3. ask again: \"logged_in\":false, the session died with the instance:\n")
+	}
+	fmt.Fprintf(&s, "       %s %s/api/session\n", jar, app)
+	fmt.Fprintf(&s, "  4. bring it back, empty:\n")
+	fmt.Fprintf(&s, "       curl -s -X POST %s/api/instances/%s/restart\n", admin, first.Name)
+	if b.store == "redis" {
+		fmt.Fprintf(&s, "  Then compare: curl -s -X PUT -d '{\"store\":\"memory\"}' %s/api/store (restarts every instance).\n", admin)
+	} else {
+		fmt.Fprintf(&s, "  Then run again with -store redis, or switch now: curl -s -X PUT -d '{\"store\":\"redis\"}' %s/api/store\n", admin)
+	}
+	s.WriteString("  Ctrl-C stops everything.\n\nWhat happens, one line per event:\n")
+	io.WriteString(w, s.String())
+}
+
+func describeStickiness(s lb.Stickiness) string {
+	switch s.Mode {
+	case lb.StickyDuration:
+		return fmt.Sprintf("duration: the balancer's cookie AWSALB keeps a client on its instance for %s", shortDuration(s.Duration))
+	case lb.StickyApp:
+		return fmt.Sprintf("app: AWSALBAPP-0 keeps a client on its instance while it has the app's cookie %s, for %s", s.AppCookie, shortDuration(s.Duration))
+	}
+	return "none: every request may go to another instance (ALB's default)"
+}
+
+func describeBalancer(c lb.Config) string {
+	failover := "passive failover on: a request the dead instance refuses is retried on another"
+	if !c.PassiveFailover {
+		failover = "passive failover off, like ALB: 502 until the health check notices"
+	}
+	return cmp.Or(c.Algorithm, lb.RoundRobin) + "; " + failover
+}
+
+func describeHealth(c lb.Config) string {
+	return fmt.Sprintf("GET %s every %s; unhealthy after %d failures, healthy again after %d passes",
+		cmp.Or(c.HealthPath, lb.DefaultHealthPath), shortDuration(cmp.Or(c.HealthInterval, lb.DefaultHealthInterval)),
+		cmp.Or(c.UnhealthyThreshold, lb.DefaultUnhealthyThreshold), cmp.Or(c.HealthyThreshold, lb.DefaultHealthyThreshold))
+}
+
+// shortDuration writes 24h rather than 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func describeStore(store string) string {
+	if store == "redis" {
+		return "redis: every instance reads the same sessions"
+	}
+	return "memory: each instance keeps its own sessions (the blog's setup)"
+}

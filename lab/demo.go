@@ -1,0 +1,159 @@
+package lab
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"stickylab/lb"
+)
+
+// DemoConfig configures RunDemo. The zero value of every field works.
+type DemoConfig struct {
+	// Listen is the balancer's address, what the learner opens. Default
+	// 127.0.0.1:8080.
+	Listen string
+	// Admin is the address of the dashboard and admin API, instance kill
+	// and restart included. Default 127.0.0.1:8081.
+	Admin string
+	// Binary, Instances and Store are as in FleetConfig (defaults: this
+	// executable, 3, memory).
+	Binary    string
+	Instances int
+	Store     string
+	// RedisURL is the Redis of the redis store. Empty: an embedded Redis
+	// on a free loopback port, started even with the memory store so that
+	// PUT /api/store can switch at run time.
+	RedisURL string
+	// Balancer configures the balancer; the demo fills in Targets,
+	// AdminRoutes and Logger, and the app cookie when it is empty.
+	Balancer lb.Config
+	// Out receives the banner and the story, one line per event. Default:
+	// io.Discard.
+	Out io.Writer
+	// Logger receives the logs of the balancer and the instances; nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// RunDemo runs the whole lab until ctx is done: the embedded Redis, the
+// instances, the balancer. It prints a banner once everything is ready,
+// then one line per event. When ctx is done it stops everything in the
+// reverse order of start and returns nil; it returns an error when
+// something cannot start.
+func RunDemo(ctx context.Context, cfg DemoConfig) error {
+	cfg.Listen = cmp.Or(cfg.Listen, "127.0.0.1:8080")
+	cfg.Admin = cmp.Or(cfg.Admin, "127.0.0.1:8081")
+	cfg.Out = cmp.Or[io.Writer](cfg.Out, io.Discard)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Balancer.AppCookie = cmp.Or(cfg.Balancer.AppCookie, AppCookie)
+
+	// The listeners first: a port in use is the likeliest failure, and
+	// should cost nothing to report.
+	proxyLn, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("demo: balancer: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", cfg.Admin)
+	if err != nil {
+		proxyLn.Close()
+		return fmt.Errorf("demo: admin: %w", err)
+	}
+	serveStarted := false
+	defer func() {
+		if !serveStarted { // Serve closes them otherwise
+			proxyLn.Close()
+			adminLn.Close()
+		}
+	}()
+
+	redisURL, embedded := cfg.RedisURL, (*EmbeddedRedis)(nil)
+	if redisURL == "" {
+		if embedded, err = StartRedis(); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer embedded.Close()
+		redisURL = embedded.URL()
+	}
+
+	n := newNarrator(cfg.Out)
+	fleet, err := NewFleet(FleetConfig{
+		Binary: cfg.Binary, Instances: cfg.Instances, Store: cfg.Store, RedisURL: redisURL,
+		SessionKey: newSessionKey(), CookieName: cfg.Balancer.AppCookie,
+		Logger: cfg.Logger, OnChange: n.instanceChanged,
+	})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer fleet.Stop()
+
+	// The balancer before the instances: it checks its configuration, and
+	// a bad flag should not cost three processes.
+	bcfg := cfg.Balancer
+	bcfg.Targets = fleetTargets(fleet)
+	bcfg.AdminRoutes = InstanceRoutes(fleet)
+	bcfg.Logger = cfg.Logger
+	bcfg.ShutdownTimeout = cmp.Or(bcfg.ShutdownTimeout, shutdownGrace)
+	bal, err := lb.New(bcfg)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := fleet.Start(ctx); err != nil {
+		if ctx.Err() != nil { // Ctrl-C during the start: not a failure
+			return nil
+		}
+		return fmt.Errorf("demo: %w", err)
+	}
+	events, unsubscribe := bal.Subscribe()
+	defer unsubscribe()
+	// The balancer serves until stopBalancer, or until it fails, which
+	// ends the demo too (running ends).
+	running, cancelRunning := context.WithCancel(ctx)
+	defer cancelRunning()
+	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	serveStarted = true
+	go func() {
+		served <- bal.Serve(serveCtx, proxyLn, adminLn)
+		cancelRunning()
+	}()
+	stopBalancer := func() error {
+		stopServe()
+		return <-served
+	}
+
+	if err := awaitTargets(running, bal, fleet.Names()...); err != nil {
+		serr := stopBalancer()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return errors.Join(fmt.Errorf("demo: %w", err), serr)
+	}
+	writeBanner(cfg.Out, banner{
+		proxy: proxyLn.Addr().String(), admin: adminLn.Addr().String(),
+		redis: redisURL, embedded: embedded != nil,
+		stickiness: bal.Stickiness(), lb: bcfg, instances: fleet.Instances(), store: fleet.Store(),
+	})
+	n.start()
+
+	// The story goes on until ctx is done; instance changes arrive through
+	// the narrator's own channel, balancer events through events.
+	n.tell(running, events)
+	n.line("stopping: the balancer, then the instances")
+	err = stopBalancer()
+	if serr := fleet.Stop(); serr != nil {
+		err = errors.Join(err, fmt.Errorf("demo: %w", serr))
+	}
+	n.line("stopped")
+	return err
+}
+
+// shutdownGrace is how long RunDemo lets in-flight requests finish.
+const shutdownGrace = 5 * time.Second

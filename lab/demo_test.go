@@ -1,0 +1,239 @@
+package lab
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// demoProcess is "stickylab demo" running as a child of the test, on free
+// ports, with its output read line by line.
+type demoProcess struct {
+	cmd     *exec.Cmd
+	lines   chan string   // stdout, closed at EOF
+	exited  chan struct{} // closed once the process has been waited for
+	waitErr error         // how it ended, set before exited closes
+	admin   string        // admin API base URL, from the banner
+	app     string        // the balancer's base URL, from the banner
+}
+
+// startDemo starts the demo binary and waits for the end of its banner.
+func startDemo(t *testing.T, args ...string) *demoProcess {
+	t.Helper()
+	args = append([]string{"demo", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-instances", "2"}, args...)
+	cmd := exec.Command(stickylab, args...)
+	// Should the test itself die, the demo goes with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &demoProcess{cmd: cmd, lines: make(chan string, 1024), exited: make(chan struct{})}
+	// The one owner of the output and of Wait, which must come after the
+	// last read; it ends when the demo does.
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			d.lines <- sc.Text()
+		}
+		close(d.lines)
+		d.waitErr = cmd.Wait()
+		close(d.exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-d.exited
+	})
+	urlRE := regexp.MustCompile(`^\s+(app|admin)\s+(http://\S+)/`)
+	banner := d.await(t, "What happens", func(line string) {
+		if m := urlRE.FindStringSubmatch(line); m != nil && m[1] == "admin" {
+			d.admin = m[2]
+		} else if m != nil {
+			d.app = m[2]
+		}
+	})
+	if d.admin == "" || d.app == "" {
+		t.Fatalf("no app or admin URL in the banner:\n%s", banner)
+	}
+	return d
+}
+
+// await reads lines until one contains want, calling each (when not nil)
+// for every line, and returns what it read. It fails t after 20 seconds.
+func (d *demoProcess) await(t *testing.T, want string, each func(string)) string {
+	t.Helper()
+	var read strings.Builder
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case line, ok := <-d.lines:
+			if !ok {
+				t.Fatalf("demo output ended before %q:\n%s", want, read.String())
+			}
+			read.WriteString(line + "\n")
+			if each != nil {
+				each(line)
+			}
+			if strings.Contains(line, want) {
+				return read.String()
+			}
+		case <-timeout:
+			t.Fatalf("no line with %q within 20s:\n%s", want, read.String())
+		}
+	}
+}
+
+func (d *demoProcess) post(t *testing.T, path string) {
+	t.Helper()
+	resp, err := http.Post(d.admin+path, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: got %s %s, want 200", path, resp.Status, body)
+	}
+}
+
+// childrenOf returns the processes whose parent is pid, zombies excluded.
+func childrenOf(t *testing.T, pid int) []int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, path := range stats {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue // it ended meanwhile
+		}
+		// "pid (comm) state ppid ...": comm may hold spaces, so split after
+		// its closing parenthesis.
+		i := strings.LastIndexByte(string(data), ')')
+		fields := strings.Fields(string(data[i+1:]))
+		if len(fields) < 2 || fields[0] == "Z" {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(fields[1]); ppid == pid {
+			child, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+func TestDemoKilledLeavesNoChild(t *testing.T) {
+	d := startDemo(t)
+	children := childrenOf(t, d.cmd.Process.Pid)
+	if len(children) != 2 {
+		t.Fatalf("demo has children %v, want its 2 instances", children)
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-d.exited
+	// Pdeathsig: the kernel kills them as their parent dies.
+	awaitGone(t, 10*time.Second, children...)
+}
+
+func TestDemoStopsOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			d := startDemo(t)
+
+			// The story as it happens: one line per event.
+			d.post(t, "/api/instances/app-1/kill")
+			d.await(t, "app-1 killed", nil)
+			d.await(t, "lb: app-1 is unhealthy", nil)
+			d.post(t, "/api/instances/app-1/restart")
+			d.await(t, "app-1 is running again", nil)
+			d.await(t, "lb: app-1 is healthy again", nil)
+
+			children := childrenOf(t, d.cmd.Process.Pid)
+			if len(children) != 2 {
+				t.Fatalf("demo has children %v, want its 2 instances", children)
+			}
+			if err := d.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			d.await(t, "stopped", nil)
+			select {
+			case <-d.exited:
+				if d.waitErr != nil {
+					t.Errorf("demo after %v: %v, want exit status 0", sig, d.waitErr)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("demo still running 20s after %v", sig)
+			}
+			// The demo reaps its instances before it exits.
+			for _, pid := range children {
+				if !processGone(pid) {
+					t.Errorf("instance pid %d still alive after the demo exited", pid)
+				}
+			}
+		})
+	}
+}
+
+// The tutorial's first lesson through the demo: log in, kill the instance
+// that answers, ask again.
+func TestDemoKillServingInstance(t *testing.T) {
+	cases := []struct {
+		store        string
+		wantLoggedIn bool
+	}{
+		{"memory", false},
+		{"redis", true},
+	}
+	for _, c := range cases {
+		t.Run(c.store, func(t *testing.T) {
+			d := startDemo(t, "-store", c.store)
+			jar, _ := cookiejar.New(nil)
+			client := &http.Client{Jar: jar, Timeout: 5 * time.Second}
+			session := func(method, path, body string) sessionView {
+				t.Helper()
+				req, _ := http.NewRequest(method, d.app+path, strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var s sessionView
+				if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&s) != nil {
+					t.Fatalf("%s %s: got %s, want 200 and the session", method, path, resp.Status)
+				}
+				return s
+			}
+			first := session("POST", "/api/login", `{"username":"ada"}`)
+			if s := session("GET", "/api/session", ""); !s.LoggedIn || s.Instance != first.Instance {
+				t.Fatalf("after login: %+v, want logged in on %s (sticky)", s, first.Instance)
+			}
+			d.post(t, "/api/instances/"+first.Instance+"/kill")
+			after := session("GET", "/api/session", "")
+			if after.Instance == first.Instance {
+				t.Fatalf("answered by the killed instance %s", after.Instance)
+			}
+			if after.LoggedIn != c.wantLoggedIn {
+				t.Errorf("after killing %s: logged_in %v, want %v", first.Instance, after.LoggedIn, c.wantLoggedIn)
+			}
+		})
+	}
+}
