@@ -21,7 +21,10 @@ import (
 // TestRedisKeysAndData checks what redis-cli shows: keys that are not the
 // cookie's ID, and JSON records.
 func TestRedisKeysAndData(t *testing.T) {
-	for _, k := range backendKinds()[1:] {
+	for _, k := range backendKinds() {
+		if k.name == "memory" {
+			continue
+		}
 		t.Run(k.name, func(t *testing.T) {
 			e := k.make(t, Config{KeyPrefix: "test:sess:"})
 			c, id := stored(t, e.store, map[string]any{"user": "alice", "cart": []string{"tea"}})
