@@ -3,6 +3,7 @@ package lb
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -65,9 +66,21 @@ func reason(err error) string {
 func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex := exchangeOf(req)
 	ex.sent = time.Now()
+	if !f.b.cfg.PassiveFailover {
+		return f.next.RoundTrip(req)
+	}
+	var body *retryBody
+	if req.Body != nil {
+		// The transport closes the body of a failed attempt; the retry
+		// needs it open, and needs to know whether any of it was sent.
+		body = &retryBody{rc: req.Body}
+		r := *req
+		r.Body = body
+		req = &r
+	}
 	resp, err := f.next.RoundTrip(req)
-	if err == nil || !f.b.cfg.PassiveFailover {
-		return resp, err
+	if err == nil {
+		return resp, nil
 	}
 	var tried []*target
 	for {
@@ -78,7 +91,8 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		// Any method may move when the target never saw the request. After
 		// that only idempotent requests without a body may: the target may
 		// have acted on the request, and the body is spent.
-		retry := kind == failedRefused || (kind == failedNoAnswer && idempotent(req.Method) && req.Body == nil)
+		retry := (kind == failedRefused && (body == nil || !body.read)) ||
+			(kind == failedNoAnswer && idempotent(req.Method) && body == nil)
 		if !retry || req.Context().Err() != nil {
 			return nil, err
 		}
@@ -144,3 +158,20 @@ func idempotent(method string) bool {
 	}
 	return false
 }
+
+// retryBody lets a request body survive a failed attempt: Close is left to
+// ReverseProxy, and read says whether the transport consumed any of it.
+type retryBody struct {
+	rc   io.ReadCloser
+	read bool
+}
+
+func (b *retryBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.read = true
+	}
+	return n, err
+}
+
+func (b *retryBody) Close() error { return nil }

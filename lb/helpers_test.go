@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,18 +24,74 @@ import (
 // headers it got, and sets or deletes an application cookie like the app's
 // login and logout.
 type backend struct {
-	name string
-	srv  *httptest.Server
-	url  *url.URL
+	name    string
+	srv     *httptest.Server
+	url     *url.URL
+	healthy atomic.Bool   // /healthz answers 200 when true, 503 when false
+	die     atomic.Bool   // / closes the connection without answering when true
+	release chan struct{} // /slow answers once this is closed
+	entered chan struct{} // /slow sends here when a request arrives
 }
 
 const testAppCookie = "stickylab_session"
 
 func newBackend(t *testing.T, name string) *backend {
 	t.Helper()
+	be := &backend{name: name, release: make(chan struct{}), entered: make(chan struct{}, 16)}
+	be.healthy.Store(true)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !be.healthy.Load() {
+			http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		be.entered <- struct{}{}
+		select {
+		case <-be.release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("X-Backend", name)
+		io.WriteString(w, name)
+	})
+	mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "target failure", http.StatusInternalServerError)
+	})
+	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-be.release:
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, "second\n")
+	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "want an upgrade", http.StatusBadRequest)
+			return
+		}
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Backend: " + name + "\r\n\r\n")
+		rw.Flush()
+		io.Copy(conn, rw) // echo until the client closes
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if be.die.Load() {
+			io.Copy(io.Discard, r.Body)
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
 		w.Header().Set("X-Backend", name)
 		io.WriteString(w, name)
 	})
@@ -51,10 +109,33 @@ func newBackend(t *testing.T, name string) *backend {
 		http.SetCookie(w, &http.Cookie{Name: testAppCookie, Value: "", Path: "/", MaxAge: -1})
 		io.WriteString(w, name)
 	})
-	srv := httptest.NewServer(mux)
+	be.srv = httptest.NewServer(mux)
+	t.Cleanup(be.srv.Close)
+	be.url, _ = url.Parse(be.srv.URL)
+	return be
+}
+
+// kill stops the backend abruptly: its listener and every open connection
+// close, as when the process dies.
+func (be *backend) kill() {
+	be.srv.CloseClientConnections()
+	be.srv.Listener.Close()
+	be.srv.CloseClientConnections()
+}
+
+// restart serves the backend again on the same address, as a restarted
+// process would.
+func (be *backend) restart(t *testing.T) {
+	t.Helper()
+	l, err := net.Listen("tcp", be.url.Host)
+	if err != nil {
+		t.Fatalf("restart %s on %s: %v", be.name, be.url.Host, err)
+	}
+	srv := httptest.NewUnstartedServer(be.srv.Config.Handler)
+	srv.Listener = l
+	srv.Start()
 	t.Cleanup(srv.Close)
-	u, _ := url.Parse(srv.URL)
-	return &backend{name: name, srv: srv, url: u}
+	be.srv = srv
 }
 
 func backends(t *testing.T, n int) ([]*backend, []Target) {
@@ -74,6 +155,7 @@ type running struct {
 	*Balancer
 	url   string // the proxy
 	admin string // the admin API
+	stop  func() // cancels Serve and waits for it
 }
 
 // serve starts b.Serve on free loopback ports; the test's cleanup stops it
@@ -93,18 +175,22 @@ func serve(t *testing.T, cfg Config) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Serve(ctx, pl, al) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve returned %v, want nil", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Serve returned %v, want nil", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Errorf("Serve did not return after cancel")
 			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("Serve did not return after cancel")
-		}
-	})
-	return &running{Balancer: b, url: "http://" + pl.Addr().String(), admin: "http://" + al.Addr().String()}
+		})
+	}
+	t.Cleanup(stop)
+	return &running{Balancer: b, url: "http://" + pl.Addr().String(), admin: "http://" + al.Addr().String(), stop: stop}
 }
 
 func listen(t *testing.T) net.Listener {
@@ -202,3 +288,5 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
