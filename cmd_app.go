@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"stickylab/app"
 	"stickylab/sessionstore"
@@ -75,6 +76,10 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var client interface{ Close() error }
 	switch store.value {
 	case "redis":
+		// go-redis logs dial failures through a process-wide logger; route
+		// them to ours at debug level, since every request that fails for
+		// them is already answered 503 and logged by the app.
+		redis.SetLogger(redisLogger{log})
 		rc, err := sessionstore.NewRedisClient(*redisURL)
 		if err != nil {
 			return usageError{fmt.Errorf("app: invalid -redis-url: %v", err)}
@@ -182,4 +187,11 @@ func checkInstanceName(name string) error {
 		}
 	}
 	return nil
+}
+
+// redisLogger hands go-redis's internal log lines to slog at debug level.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
 }

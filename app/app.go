@@ -44,8 +44,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Store keeps the sessions of an App. sessionstore.Memory and
-// sessionstore.Redis implement it. Implementations must be safe for
+// Store keeps the sessions of an App. *sessionstore.Store implements it,
+// over memory or Redis. Implementations must be safe for
 // concurrent use, must return errors wrapping sessionstore.ErrUnavailable
 // when their backend fails (never an empty session in its place), and
 // sessionstore.ErrConflict when Save lost a race with another writer.
