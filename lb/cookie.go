@@ -41,6 +41,9 @@ const (
 // cookieCodec seals and opens cookie values. It is safe for concurrent use.
 type cookieCodec struct {
 	aeads []cipher.AEAD // newest first: [0] seals, all open
+	// strict rejects the non-canonical spellings of a value (other bits
+	// in the last character), so that one sealed value has one spelling.
+	strict *base64.Encoding
 	bufs  sync.Pool     // *[openBufSize]byte scratch: AEAD calls make stack buffers escape
 }
 
@@ -50,7 +53,7 @@ func newCookieCodec(keys [][]byte) (*cookieCodec, error) {
 		rand.Read(k)
 		keys = [][]byte{k}
 	}
-	c := &cookieCodec{}
+	c := &cookieCodec{strict: base64.RawURLEncoding.Strict()}
 	for i, k := range keys {
 		block, err := aes.NewCipher(k)
 		if err != nil {
@@ -106,8 +109,9 @@ func (c *cookieCodec) open(value string, purpose byte, intern func(name []byte) 
 	buf := c.bufs.Get().(*[openBufSize]byte)
 	defer c.bufs.Put(buf)
 	in := buf[2*maxSealed:][:copy(buf[2*maxSealed:], value)]
-	n, err := base64.RawURLEncoding.Decode(buf[:maxSealed], in)
-	if err != nil {
+	n, err := c.strict.Decode(buf[:maxSealed], in)
+	// Decode skips \r and \n; a value with them is not one we wrote.
+	if err != nil || n != c.strict.DecodedLen(len(in)) {
 		return stickyValue{}, false
 	}
 	nonce, sealed := buf[:nonceSize], buf[nonceSize:n]

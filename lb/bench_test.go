@@ -1,0 +1,91 @@
+package lb
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// discardWriter is a ResponseWriter that keeps nothing, so that the
+// benchmark measures the balancer, not a recorder.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkProxy measures one proxied GET through a loopback backend per
+// stickiness mode, for a client that is already sticky (the common case).
+func BenchmarkProxy(b *testing.B) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "1"})
+		}
+		io.WriteString(w, "hello")
+	}))
+	defer backend.Close()
+	for _, mode := range []string{StickyNone, StickyDuration, StickyApp} {
+		b.Run(mode, func(b *testing.B) {
+			u, _ := http.NewRequest("GET", backend.URL, nil)
+			lb, err := New(Config{Targets: []Target{{Name: "app-1", URL: u.URL}}, Sticky: mode, AppCookie: "sid", PassiveFailover: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			lb.pool.observe(lb.pool.all[0], true, "bench", 1, 1)
+			// Get the client's cookies once, as a browser would.
+			rec := httptest.NewRecorder()
+			login := httptest.NewRequest("GET", "http://lb.test/login", nil)
+			lb.ServeHTTP(rec, login)
+			req := httptest.NewRequest("GET", "http://lb.test/", nil)
+			for _, c := range rec.Result().Cookies() {
+				req.AddCookie(c)
+			}
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				lb.ServeHTTP(w, req)
+			}
+			b.StopTimer()
+			lb.transport.CloseIdleConnections()
+		})
+	}
+}
+
+func BenchmarkCookieSeal(b *testing.B) {
+	c, _ := newCookieCodec(nil)
+	v := stickyValue{deadline: time.Now().Unix(), client: 42, target: "app-1"}
+	buf := make([]byte, 0, maxCookieValue)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = c.appendSeal(buf[:0], purposeDuration, v)
+	}
+}
+
+func BenchmarkCookieOpen(b *testing.B) {
+	c, _ := newCookieCodec(nil)
+	value := string(c.appendSeal(nil, purposeDuration, stickyValue{deadline: time.Now().Unix(), client: 42, target: "app-1"}))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := c.open(value, purposeDuration, func(b []byte) string { return "app-1" }); !ok {
+			b.Fatal("does not open")
+		}
+	}
+}
+
+// BenchmarkSetDuration is the response side of duration stickiness: both
+// Set-Cookie lines.
+func BenchmarkSetDuration(b *testing.B) {
+	c, _ := newCookieCodec(nil)
+	cw := cookieWriter{codec: c}
+	h := http.Header{}
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		h["Set-Cookie"] = h["Set-Cookie"][:0]
+		cw.setDuration(h, now, "app-1", 42, time.Hour)
+	}
+}
