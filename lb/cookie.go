@@ -44,7 +44,7 @@ type cookieCodec struct {
 	// strict rejects the non-canonical spellings of a value (other bits
 	// in the last character), so that one sealed value has one spelling.
 	strict *base64.Encoding
-	bufs  sync.Pool     // *[openBufSize]byte scratch: AEAD calls make stack buffers escape
+	bufs   sync.Pool // *[openBufSize]byte scratch: AEAD calls make stack buffers escape
 }
 
 func newCookieCodec(keys [][]byte) (*cookieCodec, error) {

@@ -1,8 +1,8 @@
 package lb
 
 import (
-	"encoding/base64"
 	"bytes"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
