@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -65,7 +66,7 @@ func spread(p Phase, instances int) string {
 // as such.
 func findings(r *Result) []string {
 	var out []string
-	var redisLost []string
+	var redisLost, redisModes []string
 	memorySticky, memoryStickyLostOnKill, redisCells := 0, 0, 0
 	failed := 0
 	for _, c := range r.Cells {
@@ -83,6 +84,7 @@ func findings(r *Result) []string {
 			out = append(out, memoryStuck(r, c))
 		default:
 			redisCells++
+			redisModes = append(redisModes, c.Sticky)
 			for _, p := range c.Phases {
 				if p.LoggedOut > 0 {
 					redisLost = append(redisLost, fmt.Sprintf("%s in the %s phase with stickiness %s", usersCount(p.LoggedOut), p.Name, c.Sticky))
@@ -92,7 +94,7 @@ func findings(r *Result) []string {
 	}
 	switch {
 	case redisCells > 0 && len(redisLost) == 0:
-		out = append(out, "Redis store: nobody was logged out in any phase, with any stickiness: every instance reads the same sessions.")
+		out = append(out, fmt.Sprintf("Redis store: nobody was logged out in any phase, %s: every instance reads the same sessions.", withStickiness(redisModes)))
 	case redisCells > 0:
 		out = append(out, fmt.Sprintf("Redis store: %s were logged out.", strings.Join(redisLost, "; ")))
 	}
@@ -162,6 +164,19 @@ func usersCount(n int) string {
 		return "1 user"
 	}
 	return fmt.Sprintf("%d users", n)
+}
+
+// withStickiness says "with any stickiness (none, duration, app)", or names
+// the modes when some did not run.
+func withStickiness(modes []string) string {
+	if len(modes) == 1 {
+		return "with stickiness " + modes[0]
+	}
+	all := slices.Contains(modes, "none") && slices.Contains(modes, "duration") && slices.Contains(modes, "app")
+	if all {
+		return "with any stickiness (" + strings.Join(modes, ", ") + ")"
+	}
+	return "with stickiness " + strings.Join(modes, " and ")
 }
 
 // ofUsers says "3 of 30 users were".
