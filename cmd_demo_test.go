@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+// TestDemoAndExperimentFlagErrors checks that every bad value of the demo and
+// experiment commands is refused before anything starts, with one line that
+// names the flag and what is allowed, as a usageError (exit status 2).
+func TestDemoAndExperimentFlagErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(context.Context, []string, io.Writer, io.Writer) error
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"demo bad store", runDemo, []string{"-store", "postgres"}, nil, `invalid value "postgres" for flag -store: must be one of memory, redis`},
+		{"demo bad sticky", runDemo, []string{"-sticky", "cookie"}, nil, "-sticky: must be one of none, duration, app"},
+		{"demo reserved app cookie", runDemo, []string{"-app-cookie", "AWSALBAPP-1"}, nil, "-app-cookie"},
+		{"demo no instances", runDemo, []string{"-instances", "0"}, nil, "-instances: must be from 1 to 9"},
+		{"demo too many instances", runDemo, []string{"-instances", "10"}, nil, "-instances: must be from 1 to 9"},
+		{"demo timeout not shorter than interval", runDemo, []string{"-health-interval", "1s", "-health-timeout", "1s"}, nil, "-health-timeout"},
+		{"demo bad cookie key", runDemo, []string{"-cookie-key", "nothex"}, nil, "-cookie-key"},
+		{"demo stray argument", runDemo, []string{"redis"}, nil, `unexpected argument "redis"`},
+		{"demo bad env", runDemo, nil, map[string]string{"STICKYLAB_STORE": "disk"}, `invalid value "disk" for STICKYLAB_STORE (flag -store)`},
+		{"experiment no users", runExperiment, []string{"-users", "0"}, nil, "-users: must be from 1 to 500"},
+		{"experiment one instance", runExperiment, []string{"-instances", "1"}, nil, "-instances: must be from 2 to 9"},
+		{"experiment bad sticky", runExperiment, []string{"-sticky", "always"}, nil, "must be one of all, none, duration, app"},
+		{"experiment duration too long", runExperiment, []string{"-sticky-duration", "2m"}, nil, "-sticky-duration: must be from 1s to 1m"},
+		{"experiment not a number", runExperiment, []string{"-requests", "ten"}, nil, "-requests: must be a whole number"},
+		{"experiment bad env", runExperiment, nil, map[string]string{"STICKYLAB_PARALLEL": "7"}, "STICKYLAB_PARALLEL (flag -parallel): must be from 1 to 6"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // were anything to start by mistake, it stops at once
+			err := tc.run(ctx, tc.args, io.Discard, io.Discard)
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want a usageError (exit 2)", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("message %q, want one line containing %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+// TestHelpListsFlagsWithDefaults checks -h of every command: exit 0, the
+// flags with their defaults on stdout.
+func TestHelpListsFlagsWithDefaults(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"demo", "-h"}, []string{"-listen", `(default "127.0.0.1:8080")`, "-store", "(default memory)", "-sticky", "(default app)"}},
+		{[]string{"experiment", "-h"}, []string{"-users", "(default 30)", "-json"}},
+		{[]string{"app", "-h"}, []string{"-session-key", `(default "stickylab_session")`}},
+		{[]string{"lb", "-h"}, []string{"-targets", "(default none)", "-deregistration-delay"}},
+		{[]string{"help"}, []string{"demo", "experiment", "healthcheck", "STICKYLAB_"}},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			if err := run(context.Background(), tc.args, &out, io.Discard); err != nil {
+				t.Fatalf("err = %v, want nil", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	err := run(context.Background(), []string{"deploy"}, io.Discard, io.Discard)
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unknown command "deploy"`) {
+		t.Fatalf("err = %v, want usageError naming the command", err)
+	}
+}
