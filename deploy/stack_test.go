@@ -1,0 +1,314 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"stickylab/internal/testenv"
+)
+
+// Bounds of the waits. They are generous because the machine may be busy;
+// they only decide how long a broken lab takes to be reported, never a result.
+const (
+	buildTimeout   = 10 * time.Minute // cold: the Go toolchain compiles every module
+	upTimeout      = 3 * time.Minute  // up -d and every health check passing
+	commandTimeout = 2 * time.Minute  // kill, restart, exec, down
+	recoverTimeout = time.Minute      // the lab answering again after a kill or restart
+)
+
+// services are the services of docker-compose.yml that the test expects.
+var services = []string{"redis", "app1", "app2", "app3", "lb"}
+
+// stack is the repository's docker-compose.yml, unchanged, run under a
+// project name of its own with free host ports, so that it never meets a lab
+// the user runs (project "main", ports 8080 and 8081) or another test run.
+type stack struct {
+	root     string   // the repository: docker-compose.yml, deploy/Dockerfile
+	tool     []string // "docker compose" or "docker-compose"
+	project  string
+	lbPort   int
+	dashPort int
+	env      []string // STORE and STICKY of the current up
+}
+
+// newStack finds a Docker engine and a compose tool (or ends the test through
+// testenv.Missing), makes the public images available without a registry,
+// builds the stickylab image from the current source, and registers a
+// cleanup that takes the project down with its volumes, whatever happened.
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		testenv.Missing(t, "docker", "no docker command (Debian: apt-get install docker.io docker-compose)")
+	}
+	if out, err := run(t, "", nil, 30*time.Second, "docker", "info"); err != nil {
+		testenv.Missing(t, "docker", "no Docker engine answers: "+lastLine(out))
+	}
+	tool := composeTool(t)
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{
+		root:     root,
+		tool:     tool,
+		project:  "stickylab-e2e-" + randomHex(4),
+		lbPort:   freePort(t),
+		dashPort: freePort(t),
+	}
+	t.Logf("compose tool %q, project %s, balancer on 127.0.0.1:%d, dashboard on 127.0.0.1:%d",
+		strings.Join(tool, " "), s.project, s.lbPort, s.dashPort)
+	t.Cleanup(func() { s.down(t) })
+
+	// The test never pulls: images that are not on the machine are made
+	// locally by the script, which leaves alone every image already present.
+	if out, err := run(t, root, nil, buildTimeout, "bash", "scripts/offline-images.sh"); err != nil {
+		t.Fatalf("scripts/offline-images.sh: %v\n%s", err, out)
+	} else {
+		t.Logf("scripts/offline-images.sh:\n%s", out)
+	}
+	// One service builds the image every stickylab service runs.
+	if out, err := s.compose(t, buildTimeout, "build", "app1"); err != nil {
+		t.Fatalf("build the stickylab image: %v\n%s", err, tail(out, 40))
+	}
+	s.pruneOldBuilds(t)
+	return s
+}
+
+// pruneOldBuilds removes the untagged images that earlier builds of
+// deploy/Dockerfile left (every source change leaves a build stage of about
+// half a gigabyte with the legacy builder), so that runs of this test do not
+// fill the disk. The build stage just made is tagged first, so that it stays
+// and the next run with the same modules starts warm. Only images with the
+// Dockerfile's label org.stickylab.image are touched.
+func (s *stack) pruneOldBuilds(t *testing.T) {
+	t.Helper()
+	out, err := run(t, s.root, nil, buildTimeout, "docker", "build", "--quiet", "--target", "build",
+		"--file", "deploy/Dockerfile", "--tag", "stickylab:build-cache", ".")
+	if err != nil {
+		t.Fatalf("tag the build stage: %v\n%s", err, tail(out, 20))
+	}
+	out, err = run(t, "", nil, commandTimeout, "docker", "image", "prune", "--force", "--filter", "label=org.stickylab.image")
+	if err != nil {
+		t.Fatalf("docker image prune: %v\n%s", err, tail(out, 20))
+	}
+	t.Logf("docker image prune of earlier builds: %s", lastLine(out))
+}
+
+// composeTool returns the command that runs Compose: the v2 plugin when the
+// docker command has it, else the v1 docker-compose.
+func composeTool(t *testing.T) []string {
+	t.Helper()
+	if _, err := run(t, "", nil, 30*time.Second, "docker", "compose", "version"); err == nil {
+		return []string{"docker", "compose"}
+	}
+	if _, err := exec.LookPath("docker-compose"); err == nil {
+		return []string{"docker-compose"}
+	}
+	testenv.Missing(t, "docker", "neither 'docker compose' nor 'docker-compose' is installed")
+	return nil
+}
+
+// up starts the lab with the given modes and waits until it is usable: every
+// container healthy and the balancer seeing every instance healthy. The lab
+// is taken down, volumes included, when t ends.
+func (s *stack) up(t *testing.T, store, sticky string) {
+	t.Helper()
+	s.env = []string{"STORE=" + store, "STICKY=" + sticky}
+	t.Cleanup(func() {
+		if t.Failed() {
+			s.logTail(t)
+		}
+		s.down(t)
+	})
+	if out, err := s.compose(t, upTimeout, "up", "-d", "--no-build"); err != nil {
+		t.Fatalf("up -d with STORE=%s STICKY=%s: %v\n%s", store, sticky, err, tail(out, 40))
+	}
+	var state string
+	ok := poll(t, upTimeout, func() bool {
+		state = s.health(t)
+		if state != "" {
+			return false
+		}
+		state = s.targetsHealthy(t)
+		return state == ""
+	})
+	if !ok {
+		t.Fatalf("lab with STORE=%s STICKY=%s not usable within %v: %s", store, sticky, upTimeout, state)
+	}
+}
+
+// health returns "" when every service's container is healthy, else what is
+// not.
+func (s *stack) health(t *testing.T) string {
+	out, err := s.compose(t, commandTimeout, "ps", "-q")
+	if err != nil {
+		return fmt.Sprintf("compose ps: %v", err)
+	}
+	ids := strings.Fields(out)
+	if len(ids) != len(services) {
+		return fmt.Sprintf("%d containers, want %d (%s)", len(ids), len(services), strings.Join(services, ", "))
+	}
+	args := append([]string{"inspect", "--format",
+		"{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}"}, ids...)
+	out, err = run(t, "", nil, commandTimeout, "docker", args...)
+	if err != nil {
+		return fmt.Sprintf("docker inspect: %v", err)
+	}
+	var bad []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasSuffix(line, " healthy") {
+			bad = append(bad, line)
+		}
+	}
+	if len(bad) > 0 {
+		return "containers not healthy yet: " + strings.Join(bad, "; ")
+	}
+	return ""
+}
+
+// targetsHealthy returns "" when the balancer's admin API, on the published
+// dashboard port, shows every target healthy, else what it shows.
+func (s *stack) targetsHealthy(t *testing.T) string {
+	var body struct {
+		Targets []struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+		} `json:"targets"`
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/api/targets", s.dashPort)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return fmt.Sprintf("GET %s: %s: %v", url, resp.Status, err)
+	}
+	var states []string
+	healthy := 0
+	for _, tg := range body.Targets {
+		states = append(states, tg.Name+"="+tg.State)
+		if tg.State == "healthy" {
+			healthy++
+		}
+	}
+	if healthy != 3 || len(body.Targets) != 3 {
+		return "balancer targets: " + strings.Join(states, " ")
+	}
+	return ""
+}
+
+// down removes the project's containers, network and volumes. It is safe to
+// call when nothing runs.
+func (s *stack) down(t *testing.T) {
+	if out, err := s.compose(t, commandTimeout, "down", "-v", "--remove-orphans", "--timeout", "5"); err != nil {
+		t.Errorf("down -v: %v\n%s", err, tail(out, 20))
+	}
+}
+
+// must runs a compose command and ends the test, with the logs, if it fails.
+func (s *stack) must(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := s.compose(t, commandTimeout, args...)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, tail(out, 20))
+	}
+	return out
+}
+
+// logTail logs the last lines of every service's log, for a failure report.
+func (s *stack) logTail(t *testing.T) {
+	out, _ := s.compose(t, commandTimeout, "logs", "--no-color", "--tail", "30")
+	t.Logf("compose logs (last 30 lines of each service):\n%s", out)
+	out, _ = s.compose(t, commandTimeout, "ps")
+	t.Logf("compose ps:\n%s", out)
+}
+
+// compose runs the compose tool on the repository's docker-compose.yml.
+func (s *stack) compose(t *testing.T, timeout time.Duration, args ...string) (string, error) {
+	full := append(append(s.tool[1:len(s.tool):len(s.tool)],
+		"-f", filepath.Join(s.root, "docker-compose.yml"), "-p", s.project), args...)
+	env := append([]string{
+		"LB_PORT=" + strconv.Itoa(s.lbPort),
+		"DASHBOARD_PORT=" + strconv.Itoa(s.dashPort),
+	}, s.env...)
+	return run(t, s.root, env, timeout, s.tool[0], full...)
+}
+
+// run runs a command with the process environment plus env, bounded by
+// timeout, and returns its combined output. Its context is not the test's,
+// which ends before the cleanups that take the lab down run.
+func run(t *testing.T, dir string, env []string, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 10 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s %s: no end within %v: %w", name, strings.Join(args, " "), timeout, ctx.Err())
+	}
+	return out.String(), err
+}
+
+// poll calls done until it reports true or timeout passes, and returns
+// whether it did.
+func poll(t *testing.T, timeout time.Duration, done func() bool) bool {
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if done() {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func lastLine(s string) string { return tail(s, 1) }
