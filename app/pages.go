@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gorilla/sessions"
 )
@@ -21,7 +22,12 @@ func (a *App) page(w http.ResponseWriter, r *http.Request) {
 		a.failSession(w, r, err)
 		return
 	}
+	var balancer *stripView
+	if st, ok := parseStickiness(r.Header.Get(stickinessHeader)); ok {
+		balancer = newStripView(st, time.Now())
+	}
 	a.views.renderPage(w, a.log, r, pageData{
+		Balancer:    balancer,
 		Session:     a.viewOf(s),
 		Shared:      a.store.Mode() != "memory",
 		Fingerprint: fingerprint(s),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 )
 
@@ -19,6 +20,7 @@ var templateFS embed.FS
 type views struct {
 	tmpl    *template.Template
 	chrome  chrome
+	csp     string // Content-Security-Policy without frame-ancestors, which depends on the request
 	headers map[string]string
 }
 
@@ -33,6 +35,7 @@ type chrome struct {
 // pageData is the page: the session and how to read it.
 type pageData struct {
 	chrome
+	Balancer    *stripView // what the balancer decided for this request; nil without its header
 	Session     sessionView
 	Shared      bool   // the store is shared by all instances (Redis)
 	Fingerprint string // a short hash of the session ID, to see it change
@@ -61,10 +64,11 @@ func newViews(instance, color string) (*views, error) {
 
 	// The style sheet is inline, allowed by its hash: the page needs no
 	// other resource, no script at all, and posts forms only to itself.
-	csp := fmt.Sprintf("default-src 'none'; style-src 'sha256-%s'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	csp := fmt.Sprintf("default-src 'none'; style-src 'sha256-%s'; img-src data:; form-action 'self'; base-uri 'none'",
 		base64.StdEncoding.EncodeToString(sum[:]))
 	return &views{
 		tmpl: tmpl,
+		csp:  csp,
 		chrome: chrome{
 			Instance: instance,
 			Color:    color,
@@ -72,11 +76,10 @@ func newViews(instance, color string) (*views, error) {
 			Favicon:  template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(icon))),
 		},
 		headers: map[string]string{
-			"Content-Type":            "text/html; charset=utf-8",
-			"Content-Security-Policy": csp,
-			"Cache-Control":           "no-store",
-			"X-Content-Type-Options":  "nosniff",
-			"Referrer-Policy":         "same-origin",
+			"Content-Type":           "text/html; charset=utf-8",
+			"Cache-Control":          "no-store",
+			"X-Content-Type-Options": "nosniff",
+			"Referrer-Policy":        "same-origin",
 		},
 	}, nil
 }
@@ -108,6 +111,29 @@ func (v *views) render(w http.ResponseWriter, log *slog.Logger, r *http.Request,
 	for k, val := range v.headers {
 		h.Set(k, val)
 	}
+	h.Set("Content-Security-Policy", v.csp+"; frame-ancestors "+frameAncestors(r.Host))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// frameAncestors is the frame-ancestors source list of a page requested
+// with the Host header host: the page's own origin, and pages of the same
+// host name on any port, so that the lab's dashboard (the admin listener,
+// another port of the same host) can show the shop beside it. No other site
+// can frame it: a browser sends the real host name, whatever a page
+// elsewhere wants. A host name that is not a plain DNS name or IPv4
+// address gets 'self' only.
+func frameAncestors(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" || len(host) > 253 {
+		return "'self'"
+	}
+	for _, c := range []byte(host) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return "'self'"
+		}
+	}
+	return fmt.Sprintf("'self' http://%s:* https://%s:*", host, host)
 }

@@ -1,38 +1,183 @@
 package lb
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"html/template"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 )
 
-// dashboard serves GET / of the admin listener: for now a page that links to
-// the API. A later issue replaces this file with the real dashboard.
-func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	// Parsed per request: the page is rare, and a package-level template
-	// would be global state.
-	page := template.Must(template.New("dashboard").Parse(dashboardPage))
-	page.Execute(w, struct {
-		Sticky  Stickiness
-		Targets []TargetStatus
-	}{b.Stickiness(), b.Targets()})
+// webFS holds the dashboard: one HTML template, its style sheet and its
+// script, inlined into the page so that it needs no other route and no
+// build step.
+//
+//go:embed web
+var webFS embed.FS
+
+// defaultAppPort is the port of the balancer's listener that the dashboard
+// shows beside itself when the page is opened without ?app=: the port of
+// "stickylab demo" and of docker compose.
+const defaultAppPort = "8080"
+
+// dashboardPage is what the template of the dashboard gets.
+type dashboardPage struct {
+	CSS    template.CSS // trusted: embedded
+	JS     template.JS  // trusted: embedded
+	App    string       // the balancer's URL, shown in the frame
+	Config string       // JSON for the script, in a data attribute
 }
 
-const dashboardPage = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>stickylab lb</title></head>
-<body>
-<h1>stickylab lb</h1>
-<p>Stickiness: <strong>{{.Sticky.Mode}}</strong></p>
-<table>
-<tr><th>target</th><th>URL</th><th>state</th><th>in flight</th><th>requests</th></tr>
-{{range .Targets}}<tr><td>{{.Name}}</td><td>{{.URL}}</td><td>{{.State}}</td><td>{{.InFlight}}</td><td>{{.Requests}}</td></tr>
-{{end}}</table>
-<ul>
-<li><a href="/api/targets">/api/targets</a> (POST /api/targets/{name}/drain, /register)</li>
-<li><a href="/api/stickiness">/api/stickiness</a> (PUT to switch)</li>
-<li><a href="/api/events">/api/events</a> (server-sent events)</li>
-<li><a href="/metrics">/metrics</a></li>
-</ul>
-</body></html>
-`
+// dashboardConfig is what the script learns from the server: what it needs
+// before the first API answer arrives.
+type dashboardConfig struct {
+	App     string            `json:"app"`
+	Targets []dashboardTarget `json:"targets"`
+}
+
+type dashboardTarget struct {
+	Name  string `json:"name"`
+	Color string `json:"color"`
+}
+
+// dashboard serves GET / of the admin listener: the live dashboard. It
+// shows the balancer's own listener in a frame beside the fleet, at the URL
+// of the query parameter app (an http or https URL on the dashboard's own
+// host name, so that the frame shares the learner's cookies), by default
+// the dashboard's host on port 8080. Everything the page runs is inline and
+// allowed by hash in its Content-Security-Policy; the script talks to the
+// admin API on the same origin only.
+func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
+	app, err := dashboardAppURL(r)
+	if err != nil {
+		http.Error(w, "app: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	css, err1 := webFS.ReadFile("web/dashboard.css")
+	js, err2 := webFS.ReadFile("web/dashboard.js")
+	// Parsed per request: the page is rare, and a package-level template
+	// would be global state.
+	tmpl, err3 := template.ParseFS(webFS, "web/dashboard.html")
+	if err1 != nil || err2 != nil || err3 != nil {
+		// Only a broken build gets here: the files are embedded.
+		http.Error(w, "dashboard unavailable", http.StatusInternalServerError)
+		return
+	}
+	cfg := dashboardConfig{App: app.String()}
+	for _, t := range b.Targets() {
+		cfg.Targets = append(cfg.Targets, dashboardTarget{Name: t.Name, Color: InstanceColor(t.Name)})
+	}
+	cfgJSON, _ := json.Marshal(cfg) // strings only: cannot fail
+	var page bytes.Buffer
+	err = tmpl.Execute(&page, dashboardPage{
+		CSS: template.CSS(css), JS: template.JS(js), App: cfg.App, Config: string(cfgJSON),
+	})
+	if err != nil {
+		http.Error(w, "dashboard unavailable", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", dashboardCSP(css, js, app))
+	w.Write(page.Bytes())
+}
+
+// dashboardCSP allows the page's inline style and script by hash, API
+// calls to its own origin, and the app's origin in the frame; nothing else.
+func dashboardCSP(css, js []byte, app *url.URL) string {
+	hash := func(b []byte) string {
+		sum := sha256.Sum256(b)
+		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}
+	return fmt.Sprintf("default-src 'none'; style-src %s; script-src %s; connect-src 'self'; img-src data:; frame-src %s://%s; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+		hash(css), hash(js), app.Scheme, app.Host)
+}
+
+// dashboardAppURL returns the URL of the balancer's listener that the
+// dashboard frames: the query parameter app, or the dashboard's host on
+// port 8080. The app URL must be on the dashboard's own host name: a link
+// to the dashboard cannot make it frame another site.
+func dashboardAppURL(r *http.Request) (*url.URL, error) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	raw := r.URL.Query().Get("app")
+	if raw == "" {
+		return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, defaultAppPort), Path: "/"}, nil
+	}
+	const want = "want the balancer's http:// or https:// URL on this host, e.g. ?app=http://"
+	example := want + net.JoinHostPort(host, defaultAppPort)
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+		return nil, fmt.Errorf("%q: %s", raw, example)
+	}
+	if !strings.EqualFold(u.Hostname(), host) {
+		return nil, fmt.Errorf("%q: host %q is not this dashboard's host %q; %s", raw, u.Hostname(), host, example)
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: port %q; %s", raw, port, example)
+		}
+	}
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: path}, nil
+}
+
+// instancePaletteSize is the number of colours in InstancePalette.
+const instancePaletteSize = 8
+
+// InstancePalette returns the eight instance colours, #rrggbb, in the order
+// InstanceColor uses them.
+//
+// It duplicates the palette of app.Color (app/color.go) because lb may not
+// import app; TestDashboardPaletteMatchesApp in the main package keeps the
+// two in step.
+func InstancePalette() [instancePaletteSize]string {
+	return [instancePaletteSize]string{
+		"#1d4ed8", // blue
+		"#c2410c", // orange
+		"#047857", // green
+		"#7e22ce", // purple
+		"#be185d", // pink
+		"#0e7490", // teal
+		"#a16207", // amber
+		"#4d7c0f", // lime
+	}
+}
+
+// InstanceColor returns the colour of the instance called name as the app
+// shows it on its page (app.Color): a name ending in a number n gets
+// palette entry n-1, wrapping after eight; any other name an entry chosen by
+// an FNV-1a hash of the name.
+func InstanceColor(name string) string {
+	palette := InstancePalette()
+	i := len(name)
+	for i > 0 && name[i-1] >= '0' && name[i-1] <= '9' {
+		i--
+	}
+	if digits := name[i:]; digits != "" {
+		if len(digits) > 9 {
+			digits = digits[len(digits)-9:] // the number modulo 8 depends on its last digits only
+		}
+		n, _ := strconv.Atoi(digits) // at most nine digits: fits
+		return palette[(n%instancePaletteSize+instancePaletteSize-1)%instancePaletteSize]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return palette[h.Sum32()%instancePaletteSize]
+}

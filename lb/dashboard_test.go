@@ -1,0 +1,182 @@
+package lb
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// dashboardBalancer is a balancer whose targets are never contacted: the
+// dashboard page only names them.
+func dashboardBalancer(t *testing.T, names ...string) *Balancer {
+	t.Helper()
+	var targets []Target
+	for i, n := range names {
+		targets = append(targets, Target{Name: n, URL: &url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", 10001+i)}})
+	}
+	b, err := New(Config{Targets: targets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func getDashboard(t *testing.T, b *Balancer, target string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	req.Host = "127.0.0.1:8081"
+	rec := httptest.NewRecorder()
+	b.AdminHandler().ServeHTTP(rec, req)
+	return rec
+}
+
+// TestDashboardPage checks the page: its inline style and script are the
+// embedded files and the only ones its Content-Security-Policy allows, the
+// frame shows the balancer's URL, and the script gets every target with
+// its colour.
+func TestDashboardPage(t *testing.T) {
+	b := dashboardBalancer(t, "app-1", "app-2", "web")
+	rec := getDashboard(t, b, "/?app=http://127.0.0.1:9090/")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("got status %d, want 200: %s", rec.Code, rec.Body)
+	}
+	page := rec.Body.String()
+	csp := rec.Header().Get("Content-Security-Policy")
+
+	for _, inline := range []struct{ tag, file, directive string }{
+		{"style", "web/dashboard.css", "style-src"},
+		{"script", "web/dashboard.js", "script-src"},
+	} {
+		m := regexp.MustCompile(`(?s)<`+inline.tag+`>(.*?)</`+inline.tag+`>`).FindAllStringSubmatch(page, -1)
+		if len(m) != 1 {
+			t.Fatalf("got %d inline <%s> elements, want 1", len(m), inline.tag)
+		}
+		want, err := webFS.ReadFile(inline.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m[0][1] != string(want) {
+			t.Errorf("inline <%s> differs from %s", inline.tag, inline.file)
+		}
+		sum := sha256.Sum256([]byte(m[0][1]))
+		if d := inline.directive + " 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "';"; !strings.Contains(csp, d) {
+			t.Errorf("got CSP %q, want it to contain %q", csp, d)
+		}
+	}
+	for _, d := range []string{"default-src 'none'", "connect-src 'self'", "frame-src http://127.0.0.1:9090;", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, d) {
+			t.Errorf("got CSP %q, want it to contain %q", csp, d)
+		}
+	}
+	if !strings.Contains(page, `<iframe id="app" src="http://127.0.0.1:9090/"`) {
+		t.Errorf("page lacks the frame of the balancer's URL:\n%s", page)
+	}
+	// Nothing from elsewhere: no build step, no CDN, no external font.
+	if m := regexp.MustCompile(`(?:src|href)="(?:https?:)?//[^"]*"`).FindAllString(page, -1); len(m) != 2 {
+		t.Errorf("got external references %q, want only the frame and its new-tab link", m)
+	}
+
+	m := regexp.MustCompile(`data-config="([^"]*)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no data-config in the page")
+	}
+	var cfg dashboardConfig
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &cfg); err != nil {
+		t.Fatalf("data-config: %v", err)
+	}
+	want := dashboardConfig{App: "http://127.0.0.1:9090/", Targets: []dashboardTarget{
+		{"app-1", InstanceColor("app-1")}, {"app-2", InstanceColor("app-2")}, {"web", InstanceColor("web")},
+	}}
+	if got, _ := json.Marshal(cfg); string(got) != mustJSON(t, want) {
+		t.Errorf("got config %s, want %s", got, mustJSON(t, want))
+	}
+	for h, want := range map[string]string{
+		"Content-Type":           "text/html; charset=utf-8",
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	} {
+		if got := rec.Header().Get(h); got != want {
+			t.Errorf("got %s %q, want %q", h, got, want)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestDashboardAppURL checks which URLs the dashboard agrees to frame: the
+// balancer on the dashboard's own host only.
+func TestDashboardAppURL(t *testing.T) {
+	b := dashboardBalancer(t, "app-1")
+	tests := []struct {
+		name, query string
+		status      int
+		frame       string // want in the page
+		msg         string // want in the error
+	}{
+		{"default: port 8080 of this host", "/", 200, `src="http://127.0.0.1:8080/"`, ""},
+		{"explicit", "/?app=http://127.0.0.1:18080", 200, `src="http://127.0.0.1:18080/"`, ""},
+		{"https and a path", "/?app=https://127.0.0.1:8443/shop", 200, `src="https://127.0.0.1:8443/shop"`, ""},
+		{"query and fragment dropped", "/?app=" + url.QueryEscape("http://127.0.0.1:80/?x=1#y"), 200, `src="http://127.0.0.1:80/"`, ""},
+		{"another host", "/?app=http://evil.example:8080/", 400, "", `host "evil.example" is not this dashboard's host "127.0.0.1"`},
+		{"javascript scheme", "/?app=javascript:alert(1)", 400, "", "want the balancer's http:// or https:// URL on this host"},
+		{"no host", "/?app=/relative", 400, "", "want the balancer's http:// or https:// URL"},
+		{"user info", "/?app=http://u:p@127.0.0.1:8080/", 400, "", "want the balancer's"},
+		{"bad port", "/?app=http://127.0.0.1:99999/", 400, "", `port "99999"`},
+		{"not a URL", "/?app=" + url.QueryEscape("http://[::1"), 400, "", "want the balancer's"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := getDashboard(t, b, tt.query)
+			if rec.Code != tt.status {
+				t.Fatalf("got status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			body := rec.Body.String()
+			if tt.frame != "" && !strings.Contains(body, tt.frame) {
+				t.Errorf("page lacks %q", tt.frame)
+			}
+			if tt.msg != "" && !strings.Contains(body, tt.msg) {
+				t.Errorf("got error %q, want it to contain %q", body, tt.msg)
+			}
+		})
+	}
+}
+
+func TestInstanceColor(t *testing.T) {
+	palette := InstancePalette()
+	tests := []struct{ name, want string }{
+		{"app-1", palette[0]},
+		{"app-2", palette[1]},
+		{"app-8", palette[7]},
+		{"app-9", palette[0]},
+		{"web16", palette[7]},
+		{"app-0", palette[7]},
+		{"app-1000000000001", palette[0]}, // long numbers: only their value modulo 8 counts
+	}
+	for _, tt := range tests {
+		if got := InstanceColor(tt.name); got != tt.want {
+			t.Errorf("InstanceColor(%q) = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	// Names without a number get a stable palette entry.
+	for _, name := range []string{"", "web", "db.internal"} {
+		got := InstanceColor(name)
+		if got != InstanceColor(name) || !strings.Contains(strings.Join(palette[:], " "), got) {
+			t.Errorf("InstanceColor(%q) = %s: not a stable palette entry", name, got)
+		}
+	}
+}
