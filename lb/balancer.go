@@ -17,8 +17,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +71,9 @@ func New(cfg Config) (*Balancer, error) {
 	targets := make([]*target, len(cfg.Targets))
 	for i, t := range cfg.Targets {
 		targets[i] = &target{index: i, name: t.Name, url: t.URL, scheme: t.URL.Scheme, host: t.URL.Host, idle: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
+		if t.URL.Scheme == "http" {
+			targets[i].conns = newConnPool(dialAddr(t.URL))
+		}
 	}
 	b.pool = newPool(targets, b.stateChanged)
 	b.metrics = newMetrics(b)
@@ -273,4 +278,15 @@ func (b *Balancer) SetStickiness(s Stickiness) error {
 			Reason: fmt.Sprintf("mode %s, duration %s, app cookie %q", s.Mode, formatDuration(s.Duration), s.AppCookie)})
 	}
 	return nil
+}
+
+// dialAddr is the host:port of u, with the scheme's default port.
+func dialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }

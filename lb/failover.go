@@ -19,8 +19,7 @@ import (
 // checks notice); HAProxy's "option redispatch" and Caddy's passive health
 // checks do, and so does this transport when Config.PassiveFailover is set.
 type failoverTransport struct {
-	b    *Balancer
-	next http.RoundTripper
+	b *Balancer
 }
 
 var _ http.RoundTripper = (*failoverTransport)(nil)
@@ -67,7 +66,7 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	ex := exchangeOf(req)
 	ex.sent = time.Now()
 	if !f.b.cfg.PassiveFailover {
-		return f.next.RoundTrip(req)
+		return f.b.send(req, ex.target)
 	}
 	var body *retryBody
 	if req.Body != nil {
@@ -78,7 +77,7 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		r.Body = body
 		req = &r
 	}
-	resp, err := f.next.RoundTrip(req)
+	resp, err := f.b.send(req, ex.target)
 	if err == nil {
 		return resp, nil
 	}
@@ -111,7 +110,7 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		req = retarget(req, next)
 		ex.sent = time.Now()
-		if resp, err = f.next.RoundTrip(req); err == nil {
+		if resp, err = f.b.send(req, next); err == nil {
 			return resp, nil
 		}
 	}
@@ -137,6 +136,16 @@ func (b *Balancer) pickExcept(tried []*target) *target {
 		return nil
 	}
 	return b.sel.pick(rest)
+}
+
+// send sends req to t: over t's own connections for plain HTTP, through
+// the shared http.Transport for https targets and protocol upgrades
+// (WebSocket), whose response body must stay a two-way connection.
+func (b *Balancer) send(req *http.Request, t *target) (*http.Response, error) {
+	if t.conns == nil || req.Header["Upgrade"] != nil {
+		return b.transport.RoundTrip(req)
+	}
+	return t.conns.roundTrip(req, targetTimeout)
 }
 
 // retarget returns a shallow copy of req sent to t: a RoundTripper must not

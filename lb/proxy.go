@@ -35,9 +35,14 @@ func newTransport() *http.Transport {
 
 func (b *Balancer) newReverseProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Rewrite:        b.rewrite,
-		Transport:      &failoverTransport{b: b, next: b.transport},
-		FlushInterval:  -1, // stream: flush every write (server-sent events, long polls)
+		Rewrite:   b.rewrite,
+		Transport: &failoverTransport{b: b},
+		// No periodic flush: a response of known length goes out in one
+		// write. ReverseProxy flushes every write of a streamed response
+		// (unknown length, or text/event-stream) by itself. -1 here would
+		// cost every response a timer, a goroutine and an extra write
+		// syscall for the headers alone.
+		FlushInterval:  0,
 		BufferPool:     newBufferPool(),
 		ModifyResponse: b.modifyResponse,
 		ErrorHandler:   b.proxyError,

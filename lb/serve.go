@@ -77,6 +77,11 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	stopHealth()
 	wg.Wait()
 	b.transport.CloseIdleConnections()
+	for _, t := range b.pool.all {
+		if t.conns != nil {
+			t.conns.closeIdle(true)
+		}
+	}
 	return serveErr
 }
 

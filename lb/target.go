@@ -66,6 +66,10 @@ type target struct {
 	drainGen int
 
 	m targetMetrics
+
+	// conns are the kept-alive connections to an http target; nil for
+	// https, which goes through the shared http.Transport.
+	conns *connPool
 }
 
 func (t *target) loadState() state { return state(t.state.Load()) }

@@ -1,0 +1,317 @@
+package lb
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Why a transport of our own: http.Transport hands every request to two
+// goroutines per connection (writeLoop, readLoop) and back, with channels and
+// timers on the way; for a proxy that forwards small requests on warm
+// connections that hand-off costs more CPU than the HTTP work itself.
+// connPool runs a plain HTTP/1.1 exchange on the request's own goroutine
+// over a kept-alive connection to one target. Upgrades (WebSocket) and https
+// targets still go through the shared http.Transport.
+
+const (
+	dialTimeout     = 5 * time.Second
+	idleConnTimeout = 30 * time.Second // shorter than usual server keep-alive timeouts, so that idle connections are dropped by us first
+	maxIdlePerHost  = 256
+)
+
+// connPool is one target's kept-alive connections. It is safe for
+// concurrent use.
+type connPool struct {
+	addr   string // host:port to dial
+	dialer net.Dialer
+
+	mu     sync.Mutex    // guards idle and closed
+	idle   []*clientConn // most recently used last
+	closed bool
+}
+
+// clientConn is one connection to a target with its buffers.
+type clientConn struct {
+	nc     net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	idleAt time.Time
+}
+
+func newConnPool(addr string) *connPool {
+	return &connPool{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}}
+}
+
+// get returns an idle connection (reused true) or a new one.
+func (p *connPool) get(ctx context.Context, now time.Time) (cc *clientConn, reused bool, err error) {
+	p.mu.Lock()
+	for len(p.idle) > 0 {
+		cc = p.idle[len(p.idle)-1]
+		p.idle[len(p.idle)-1] = nil
+		p.idle = p.idle[:len(p.idle)-1]
+		if now.Sub(cc.idleAt) < idleConnTimeout {
+			p.mu.Unlock()
+			return cc, true, nil
+		}
+		cc.nc.Close()
+	}
+	p.mu.Unlock()
+	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &clientConn{nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, false, nil
+}
+
+// put keeps cc for the next request, or closes it when the pool is full or
+// closed.
+func (p *connPool) put(cc *clientConn, now time.Time) {
+	cc.idleAt = now
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= maxIdlePerHost {
+		p.mu.Unlock()
+		cc.nc.Close()
+		return
+	}
+	p.idle = append(p.idle, cc)
+	p.mu.Unlock()
+}
+
+// closeIdle closes the idle connections; with final set, connections
+// returned later are closed too.
+func (p *connPool) closeIdle(final bool) {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.closed = p.closed || final
+	p.mu.Unlock()
+	for _, cc := range idle {
+		cc.nc.Close()
+	}
+}
+
+// errStaleConn is a kept-alive connection that the target had closed: the
+// request did not reach it.
+var errStaleConn = errors.New("lb: kept-alive connection closed by the target")
+
+// roundTrip sends req (HTTP/1.1, no upgrade) and reads the response head.
+// The response body reads from the connection, which goes back to the pool
+// when the body has been read to its end and the response allows it.
+//
+// A reused connection that turns out closed before any byte of the response
+// is retried once on a new connection when the request has no body: the
+// target never got it (the race of keep-alive timeouts, which
+// http.Transport retries the same way).
+func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration) (*http.Response, error) {
+	ctx := req.Context()
+	for attempt := 0; ; attempt++ {
+		now := time.Now()
+		cc, reused, err := p.get(ctx, now)
+		if err != nil {
+			return nil, err
+		}
+		if reused && req.Body != nil && !cc.alive() {
+			// A body cannot be sent twice: make sure before writing it.
+			cc.nc.Close()
+			if cc, err = p.dial(ctx); err != nil {
+				return nil, err
+			}
+			reused = false
+		}
+		resp, err := p.exchange(ctx, cc, req, now, headerTimeout)
+		if err == nil {
+			return resp, nil
+		}
+		cc.nc.Close()
+		if reused && attempt == 0 && req.Body == nil && errors.Is(err, errStaleConn) && ctx.Err() == nil {
+			continue
+		}
+		return nil, err
+	}
+}
+
+func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
+	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	return &clientConn{nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, nil
+}
+
+// alive peeks at an idle connection without blocking: a connection the
+// target closed or reset reads EOF or an error at once, a live one has
+// nothing to read (EAGAIN).
+func (cc *clientConn) alive() bool {
+	if cc.br.Buffered() > 0 {
+		return false // bytes nobody asked for: not a clean keep-alive connection
+	}
+	sc, ok := cc.nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var rerr error
+	var buf [1]byte
+	raw.Read(func(fd uintptr) bool {
+		_, _, rerr = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true
+	})
+	return errors.Is(rerr, syscall.EAGAIN)
+}
+
+// exchange writes req on cc and reads the response head.
+func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration) (*http.Response, error) {
+	// A client that leaves, or a shutdown, interrupts the exchange.
+	stop := context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if err := cc.nc.SetDeadline(now.Add(headerTimeout)); err != nil {
+		return fail(err)
+	}
+	var writeErr chan error
+	if req.Body == nil {
+		if err := writeRequest(cc.bw, req); err != nil {
+			return fail(err)
+		}
+	} else {
+		// The target may answer before it has read the whole body (413,
+		// a redirect): read while the body is written, as
+		// http.Transport does.
+		writeErr = make(chan error, 1)
+		go func() { writeErr <- writeRequest(cc.bw, req) }()
+	}
+	resp, err := readResponse(ctx, cc.br, req)
+	if err != nil {
+		if writeErr != nil {
+			cc.nc.Close() // unblocks the writer
+			if werr := <-writeErr; werr != nil && !errors.Is(err, errStaleConn) {
+				err = werr
+			}
+		}
+		return fail(err)
+	}
+	cc.nc.SetDeadline(time.Time{})
+	body := &connBody{rc: resp.Body, cc: cc, pool: p, stop: stop, writeErr: writeErr, reusable: !resp.Close && !req.Close}
+	resp.Body = body
+	if resp.ContentLength == 0 || req.Method == http.MethodHead {
+		body.finish(true)
+	}
+	return resp, nil
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func writeRequest(bw *bufio.Writer, req *http.Request) error {
+	if err := req.Write(bw); err != nil {
+		bw.Reset(nil)
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return staleIf(err)
+	}
+	return nil
+}
+
+// readResponse reads a response head, passing 1xx informational responses
+// (100 Continue, 103 Early Hints) to the request's trace as http.Transport
+// does, so that ReverseProxy forwards them.
+func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for {
+		if _, err := br.Peek(1); err != nil {
+			return nil, staleIf(err)
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(resp.StatusCode, map[string][]string(resp.Header)); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// staleIf marks the errors of a connection the target closed before
+// answering: EOF, reset, broken pipe.
+func staleIf(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return errors.Join(errStaleConn, err)
+	}
+	return err
+}
+
+// connBody is a response body that gives its connection back to the pool
+// once read to the end. Like every response body it is used by one
+// goroutine at a time.
+type connBody struct {
+	rc       io.ReadCloser
+	cc       *clientConn
+	pool     *connPool
+	stop     func() bool // unregisters the context's interrupt; false if it fired
+	writeErr chan error  // the request body's writer, nil without a body
+	reusable bool
+	done     bool
+}
+
+func (b *connBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.rc.Read(p)
+	if err != nil {
+		b.finish(errors.Is(err, io.EOF))
+	}
+	return n, err
+}
+
+func (b *connBody) Close() error {
+	if !b.done {
+		b.finish(false)
+	}
+	return nil
+}
+
+// finish ends the exchange: the connection goes back to the pool when the
+// body ended cleanly, the request was written in full and nothing
+// interrupted it; otherwise it closes.
+func (b *connBody) finish(eof bool) {
+	b.done = true
+	reuse := b.stop() && eof && b.reusable
+	if b.writeErr != nil {
+		// The target may have answered before reading the whole request
+		// body: its writer may still run.
+		select {
+		case err := <-b.writeErr:
+			reuse = reuse && err == nil
+		default:
+			reuse = false
+			b.cc.nc.Close()
+			<-b.writeErr
+		}
+	}
+	if reuse {
+		b.pool.put(b.cc, time.Now())
+		return
+	}
+	b.cc.nc.Close()
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# scripts/bench-lb.sh: the balancer against HAProxy, in one run on this machine.
+#
+# Three trivial backends (scripts/benchbackend); wrk (Debian) loads, one after
+# the other: a backend directly, HAProxy with "cookie SRV insert indirect
+# nocache", and "stickylab lb" in none, duration and app mode. Sticky runs
+# send the cookies a first response set, as a browser would. For each proxy
+# the CPU time it spent (utime+stime from /proc/PID/stat) is divided by the
+# requests wrk completed.
+#
+# Target (issue 3): lb in duration mode spends at most 1.5x HAProxy's CPU per
+# request and serves at least 0.8x its requests/s.
+#
+# Usage: scripts/bench-lb.sh [-d SECONDS] [-c CONNECTIONS]
+#   env BENCH_DURATION (default 10), BENCH_CONNECTIONS (default 32),
+#   BENCH_ENFORCE=1 exits 1 when the target is missed.
+# Everything binds to 127.0.0.1; every process started is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=${BENCH_DURATION:-10}
+conns=${BENCH_CONNECTIONS:-32}
+while getopts "d:c:h" opt; do
+	case $opt in
+	d) duration=$OPTARG ;;
+	c) conns=$OPTARG ;;
+	*) sed -n '2,20p' "$0"; exit 2 ;;
+	esac
+done
+case $duration in '' | *[!0-9]*) echo "bench-lb: -d wants whole seconds, got '$duration'" >&2; exit 2 ;; esac
+case $conns in '' | *[!0-9]*) echo "bench-lb: -c wants a number, got '$conns'" >&2; exit 2 ;; esac
+
+for tool in wrk haproxy go curl; do
+	command -v "$tool" >/dev/null || { echo "bench-lb: $tool is missing (apt-get install wrk haproxy curl)" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+	done
+}
+
+# wait_port PORT [LOG]: until something listens there (10 s at most).
+wait_port() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "bench-lb: nothing listens on 127.0.0.1:$1" >&2
+	[ -n "${2:-}" ] && cat "$2" >&2
+	exit 1
+}
+
+# cpu_ticks PID: utime+stime of the process, in clock ticks.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
+echo "== building" >&2
+go build -o "$work/stickylab" .
+go build -o "$work/benchbackend" ./scripts/benchbackend
+
+backend_ports=()
+for i in 1 2 3; do
+	port=$(free_port)
+	"$work/benchbackend" -listen "127.0.0.1:$port" -name "b$i" &
+	pids+=($!)
+	wait_port "$port"
+	backend_ports+=("$port")
+done
+
+results="$work/results"
+: >"$results"
+clk=$(getconf CLK_TCK)
+
+# bench NAME URL PID COOKIE: a warm-up second, then the measured run.
+bench() {
+	local name=$1 url=$2 pid=$3 cookie=$4 hdr=() out before after
+	[ -n "$cookie" ] && hdr=(-H "Cookie: $cookie")
+	timeout 20 wrk -t1 -c"$conns" -d1s "${hdr[@]}" "$url" >/dev/null
+	before=0
+	[ "$pid" != - ] && before=$(cpu_ticks "$pid")
+	out=$(timeout $((duration + 30)) wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "$url")
+	after=0
+	[ "$pid" != - ] && after=$(cpu_ticks "$pid")
+	if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
+		echo "bench-lb: $name had errors:" >&2
+		grep "Non-2xx\|Socket errors" <<<"$out" >&2
+	fi
+	awk -v name="$name" -v ticks=$((after - before)) -v clk="$clk" -v proxy="$pid" '
+		/requests in/ { n = $1 }
+		/Requests\/sec/ { rps = $2 }
+		$1 == "50%" { p50 = $2 }
+		$1 == "99%" { p99 = $2 }
+		END {
+			cpu = (proxy == "-" || n == 0) ? "-" : sprintf("%.1f", ticks * 1e6 / clk / n)
+			printf "%s %d %.0f %s %s %s\n", name, n, rps, p50, p99, cpu
+		}' <<<"$out" >>"$results"
+	echo "   $name done" >&2
+}
+
+echo "== direct to one backend" >&2
+bench direct "http://127.0.0.1:${backend_ports[0]}/" - ""
+
+echo "== haproxy (cookie SRV insert indirect nocache)" >&2
+hp=$(free_port)
+cat >"$work/haproxy.cfg" <<CFG
+global
+	maxconn 4096
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 30s
+	timeout server 30s
+	option http-keep-alive
+	option forwardfor
+frontend fe
+	bind 127.0.0.1:$hp
+	default_backend be
+backend be
+	balance roundrobin
+	cookie SRV insert indirect nocache
+	server b1 127.0.0.1:${backend_ports[0]} cookie b1
+	server b2 127.0.0.1:${backend_ports[1]} cookie b2
+	server b3 127.0.0.1:${backend_ports[2]} cookie b3
+CFG
+haproxy -db -f "$work/haproxy.cfg" &
+hp_pid=$!
+pids+=("$hp_pid")
+wait_port "$hp"
+cookie=$(curl -si "http://127.0.0.1:$hp/" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)
+[ -n "$cookie" ] || { echo "bench-lb: haproxy set no cookie" >&2; exit 1; }
+bench haproxy "http://127.0.0.1:$hp/" "$hp_pid" "$cookie"
+kill "$hp_pid"
+
+targets="b1=http://127.0.0.1:${backend_ports[0]},b2=http://127.0.0.1:${backend_ports[1]},b3=http://127.0.0.1:${backend_ports[2]}"
+for mode in none duration app; do
+	echo "== stickylab lb -sticky $mode" >&2
+	lp=$(free_port)
+	ap=$(free_port)
+	while [ "$ap" = "$lp" ]; do ap=$(free_port); done
+	"$work/stickylab" lb -listen "127.0.0.1:$lp" -admin "127.0.0.1:$ap" -targets "$targets" \
+		-sticky "$mode" -app-cookie sid 2>"$work/lb-$mode.log" &
+	lb_pid=$!
+	pids+=("$lb_pid")
+	wait_port "$lp" "$work/lb-$mode.log"
+	# The first response sets the cookies (app: the backend's /login sets sid).
+	path=/
+	[ "$mode" = app ] && path=/login
+	cookie=$(curl -si "http://127.0.0.1:$lp$path" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | { grep -v _remove_ || true; } | paste -sd';' | sed 's/;/; /g')
+	if [ "$mode" != none ] && [ -z "$cookie" ]; then echo "bench-lb: lb -sticky $mode set no cookie" >&2; exit 1; fi
+	bench "lb-$mode" "http://127.0.0.1:$lp/" "$lb_pid" "$cookie"
+	kill "$lb_pid"
+done
+
+echo
+printf "%-12s %10s %10s %10s %10s %14s\n" target requests "req/s" p50 p99 "CPU µs/req"
+while read -r name n rps p50 p99 cpu; do
+	printf "%-12s %10s %10s %10s %10s %14s\n" "$name" "$n" "$rps" "$p50" "$p99" "$cpu"
+done <"$results"
+
+awk '
+	$1 == "haproxy" { hcpu = $6; hrps = $3 }
+	$1 == "lb-duration" { lcpu = $6; lrps = $3 }
+	END {
+		cr = lcpu / hcpu; rr = lrps / hrps
+		ok = (cr <= 1.5 && rr >= 0.8)
+		printf "\nlb duration vs haproxy: %.2fx the CPU per request (target <= 1.5x), %.2fx the requests/s (target >= 0.8x): %s\n", cr, rr, ok ? "target met" : "target MISSED"
+		exit ok ? 0 : 3
+	}' "$results" || { [ "${BENCH_ENFORCE:-0}" = 1 ] && exit 1; }
