@@ -110,8 +110,16 @@ func exchangeOf(r *http.Request) *exchange {
 }
 
 // ServeHTTP proxies r to a target: the one its stickiness cookie names when
-// that target is usable, else the one the algorithm picks.
+// that target is usable, else the one the algorithm picks. Serve uses its
+// own HTTP/1.1 server (frontend.go); ServeHTTP lets any other server, or a
+// test, use the balancer as a handler.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.serve(w, r, r.Context())
+}
+
+// serve is ServeHTTP with the request's context given apart, so that the
+// frontend sets the context once per request rather than twice.
+func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Context) {
 	ex := &exchange{start: time.Now(), stick: b.sticky.Load()}
 	snap := b.pool.load()
 	ex.sticky = decide(ex.stick, r.Header, snap, b.codec, ex.start)
@@ -131,7 +139,7 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ex.target = t
 	t.inFlight.Add(1)
-	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
 	ex.target.done()
 	b.finish(ex, r)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,6 +27,9 @@ const (
 // returns an error when a server fails; it may be called only once. Serve
 // closes the listeners.
 func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) error {
+	if proxyLn == nil {
+		return errors.New("lb: Serve: no proxy listener")
+	}
 	if !b.serving.CompareAndSwap(false, true) {
 		return errors.New("lb: Serve called twice")
 	}
@@ -42,20 +44,26 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	adminBase, cancelAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAdmin()
 
-	errLog := slog.NewLogLogger(b.log.Handler(), slog.LevelWarn)
-	servers := []*http.Server{b.newServer(b, proxyBase, errLog)}
-	listeners := []net.Listener{proxyLn}
+	front := newFrontend(b, proxyBase)
+	var admin *http.Server
 	if adminLn != nil {
-		servers = append(servers, b.newServer(b.AdminHandler(), adminBase, errLog))
-		listeners = append(listeners, adminLn)
+		admin = &http.Server{
+			Handler:           b.AdminHandler(),
+			ReadHeaderTimeout: readHeaderTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			BaseContext:       func(net.Listener) context.Context { return adminBase },
+			ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
+		}
 	}
 
 	healthCtx, stopHealth := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { b.runHealthChecks(healthCtx) })
-	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		wg.Go(func() { errc <- srv.Serve(listeners[i]) })
+	errc := make(chan error, 2)
+	wg.Go(func() { errc <- front.serve(proxyLn) })
+	if admin != nil {
+		wg.Go(func() { errc <- admin.Serve(adminLn) })
 	}
 
 	var serveErr error
@@ -67,10 +75,15 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	cancelAdmin()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
 	defer cancel()
-	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			b.log.Warn("lb: shutdown timed out, closing connections", "err", err)
-			srv.Close()
+	front.shutdown.Store(true)
+	proxyLn.Close()
+	if err := front.close(shutdownCtx); err != nil {
+		b.log.Warn("lb: shutdown timed out, closed the proxy's connections", "err", err)
+	}
+	if admin != nil {
+		if err := admin.Shutdown(shutdownCtx); err != nil {
+			b.log.Warn("lb: shutdown timed out, closing admin connections", "err", err)
+			admin.Close()
 		}
 	}
 	cancelProxy()
@@ -83,15 +96,4 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 		}
 	}
 	return serveErr
-}
-
-func (b *Balancer) newServer(h http.Handler, base context.Context, errLog *log.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          errLog,
-	}
 }
