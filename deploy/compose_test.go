@@ -28,8 +28,8 @@ func TestComposeLab(t *testing.T) {
 	t.Run("memory store: killing the serving instance logs the user out", func(t *testing.T) {
 		_, served, got := killServing(t, s, "memory", "ada")
 		if got.LoggedIn {
-			t.Errorf("after the kill of %s, %s served logged_in=true user=%q; want logged out (its memory never had the session)",
-				served, got.Instance, got.User)
+			t.Errorf("after the kill of %s, %s served logged_in=%v user=%q; want logged out (its memory never had the session)",
+				served, got.Instance, got.LoggedIn, got.User)
 		}
 		if got.Store != "memory" {
 			t.Errorf("store: got %q, want memory", got.Store)
