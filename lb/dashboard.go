@@ -48,7 +48,8 @@ type dashboardTarget struct {
 	Color string `json:"color"`
 }
 
-// dashboard serves GET / of the admin listener: the live dashboard. It
+// dashboard serves GET / of the admin listener: the live dashboard (and,
+// for its script, GET /?whoami: see whoami). It
 // shows the balancer's own listener in a frame beside the fleet, at the URL
 // of the query parameter app (an http or https URL on the dashboard's own
 // host name, so that the frame shares the learner's cookies), by default
@@ -56,6 +57,10 @@ type dashboardTarget struct {
 // allowed by hash in its Content-Security-Policy; the script talks to the
 // admin API on the same origin only.
 func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("whoami") {
+		b.whoami(w, r)
+		return
+	}
 	app, err := dashboardAppURL(r)
 	if err != nil {
 		http.Error(w, "app: "+err.Error(), http.StatusBadRequest)
@@ -91,6 +96,27 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", dashboardCSP(css, js, app))
 	w.Write(page.Bytes())
+}
+
+// whoami answers GET /?whoami with {"client": label}: the label that the
+// balancer's events give the browser that asks, so that the dashboard can
+// mark the learner's own requests. Browsers keep cookies per host, not per
+// port, so the admin listener gets the stickiness cookie that the balancer
+// set on the same host; its label is the one in the cookie, else the hash
+// of address and user agent that cookie-less requests get.
+func (b *Balancer) whoami(w http.ResponseWriter, r *http.Request) {
+	ex := &exchange{}
+	s := b.Stickiness()
+	name, purpose := cookieLB, purposeDuration
+	if s.Mode == StickyApp {
+		name, purpose = cookieApp, purposeApp
+	}
+	if value, ok := cookieValue(r.Header, name); ok && s.Mode != StickyNone {
+		if v, ok := b.codec.open(value, purpose, b.pool.load().intern); ok {
+			ex.client, ex.sticky.client = v.client, v.client
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"client": clientLabel(ex, r)})
 }
 
 // dashboardCSP allows the page's inline style and script by hash, API

@@ -180,3 +180,62 @@ func TestInstanceColor(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardWhoami checks that GET /?whoami names a browser as the
+// events of its requests do: by the label in its stickiness cookie, or by
+// the hash that cookie-less requests get.
+func TestDashboardWhoami(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "s1"})
+	}))
+	t.Cleanup(backend.Close)
+	u, _ := url.Parse(backend.URL)
+	tests := []struct {
+		sticky, appCookie, cookie string // cookie: the balancer's cookie the browser keeps
+		labelPrefix               string
+	}{
+		{StickyDuration, "", cookieLB, "c-"},
+		{StickyApp, "session", cookieApp, "c-"},
+		{StickyNone, "", "", "a-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sticky, func(t *testing.T) {
+			b, err := New(Config{Targets: []Target{{Name: "app-1", URL: u}}, Sticky: tt.sticky, AppCookie: tt.appCookie})
+			if err != nil {
+				t.Fatal(err)
+			}
+			events, cancel := b.Subscribe()
+			defer cancel()
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("User-Agent", "test-browser")
+			rec := httptest.NewRecorder()
+			b.ServeHTTP(rec, req) // no Serve: fail-open sends it to the initial target
+			e := <-events
+
+			who := httptest.NewRequest(http.MethodGet, "/?whoami", nil)
+			who.Header.Set("User-Agent", "test-browser")
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == tt.cookie || c.Name == tt.appCookie {
+					who.AddCookie(c)
+				}
+			}
+			got := httptest.NewRecorder()
+			b.AdminHandler().ServeHTTP(got, who)
+			var body struct{ Client string }
+			if err := json.Unmarshal(got.Body.Bytes(), &body); err != nil {
+				t.Fatalf("got %s: %v", got.Body, err)
+			}
+			if body.Client != e.Client || !strings.HasPrefix(body.Client, tt.labelPrefix) {
+				t.Errorf("got client %q, want the event's %q starting with %s", body.Client, e.Client, tt.labelPrefix)
+			}
+
+			// A forged cookie is no cookie: the address hash.
+			who.Header.Set("Cookie", tt.cookie+"=forged")
+			got = httptest.NewRecorder()
+			b.AdminHandler().ServeHTTP(got, who)
+			if !strings.Contains(got.Body.String(), `"client":"a-`) {
+				t.Errorf("with a forged cookie got %s, want the address label", got.Body)
+			}
+		})
+	}
+}

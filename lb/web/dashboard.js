@@ -30,6 +30,7 @@
     instances: undefined, // undefined: not asked yet; null: no instance API (plain "stickylab lb")
     store: '',
     busy: new Set(),      // buttons waiting for an answer, by key
+    me: '',               // the client label of this browser (GET /?whoami)
   };
 
   // ---- API ---------------------------------------------------------------
@@ -162,17 +163,19 @@
     if (t.history.length > HISTORY) t.history.shift();
   }
 
+  // drawSpark draws the req/s history; until it is full, the samples
+  // there are spread over the whole width.
   function drawSpark(t, max) {
     const h = t.history;
-    const offset = HISTORY - h.length;
-    const pts = h.map((v, i) => `${offset + i},${(30 - (v / max) * 27).toFixed(1)}`);
-    if (pts.length < 2) {
+    if (h.length < 2) {
       t.line.setAttribute('points', '');
       t.area.setAttribute('points', '');
       return;
     }
-    t.line.setAttribute('points', pts.join(' '));
-    t.area.setAttribute('points', `${offset},30 ${pts.join(' ')} ${HISTORY - 1},30`);
+    const step = (HISTORY - 1) / (h.length - 1);
+    const pts = h.map((v, i) => `${(i * step).toFixed(1)},${(30 - (v / max) * 27).toFixed(1)}`).join(' ');
+    t.line.setAttribute('points', pts);
+    t.area.setAttribute('points', `0,30 ${pts} ${HISTORY - 1},30`);
   }
 
   function stuckCounts(now) {
@@ -214,6 +217,8 @@
         ? 'Clients whose cookie still names this instance: their next request is re-stuck elsewhere'
         : 'Clients whose last request was stuck here';
       drawSpark(t, max);
+      const mine = st.clients.get(st.me);
+      t.root.classList.toggle('mine', !!mine && mine.target === t.name);
       renderProc(t, proc, s);
       const registered = s.state !== 'draining' && s.state !== 'unused';
       if (!st.busy.has('target:' + t.name)) t.drain.textContent = registered ? 'Drain' : 'Register';
@@ -348,6 +353,7 @@
     pending.length = 0;
     rows.prepend(frag);
     while (rows.children.length > MAX_ROWS) rows.lastElementChild.remove();
+    render(); // the stuck counts follow the requests
   }
 
   const clock = (iso) => {
@@ -378,12 +384,11 @@
     } else if (e.client) {
       st.clients.delete(e.client);
     }
-    const row = el('div', 'row fresh');
+    const row = el('div', e.client && e.client === st.me ? 'row fresh me' : 'row fresh');
     row.append(el('span', 'time', clock(e.time)));
+    row.dataset.client = e.client || '';
     const who = el('span');
-    const client = el('span', 'client', e.client || '?');
-    client.style.setProperty('--h', hue(e.client || ''));
-    who.append(client);
+    who.append(clientChip(e.client || ''));
     const where = el('span');
     const chip = el('span', e.target ? 'chip' : 'chip none', e.target || 'none');
     if (e.target) chip.style.setProperty('--c', colorOf(e.target) || '#475569');
@@ -395,12 +400,41 @@
     dec.append(badge);
     const path = el('span', 'path');
     path.append(el('b', '', e.method || ''), e.path || '');
-    if (e.retries) path.append(` · ${e.retries} retr${e.retries === 1 ? 'y' : 'ies'}`);
     path.title = `${e.method} ${e.path}`;
+    if (e.retries) {
+      path.append(el('span', 'retry', `↻${e.retries}`));
+      path.title += ` · retried ${e.retries}× on another instance (passive failover)`;
+    }
     const status = el('span', `num status-${String(e.status || 0)[0]}`, String(e.status || ''));
     const ms = el('span', 'num', e.duration_ms !== undefined ? e.duration_ms.toFixed(e.duration_ms < 10 ? 1 : 0) : '');
     row.append(who, where, dec, path, status, ms);
     queue(row);
+  }
+
+  // clientChip shows a client label in a colour of its own, or "you" for
+  // this browser.
+  function clientChip(label) {
+    const me = label !== '' && label === st.me;
+    const chip = el('span', me ? 'client you' : 'client', me ? 'you' : label || '?');
+    chip.style.setProperty('--h', hue(label));
+    chip.title = me ? `This browser (${label}): the shop on the right` : label;
+    return chip;
+  }
+
+  // whoami asks which client label the balancer gives this browser: the
+  // shop's frame shares its cookies.
+  async function whoami() {
+    let me = '';
+    try { me = (await api('GET', '/?whoami')).client || ''; } catch { return; }
+    if (me === st.me) return;
+    st.me = me;
+    for (const row of $('rows').children) {
+      if (row.dataset.client === undefined) continue;
+      const cell = row.children[1];
+      cell.replaceChildren(clientChip(row.dataset.client));
+      row.classList.toggle('me', row.dataset.client === me && me !== '');
+    }
+    render();
   }
 
   function note(e, text, tone) {
@@ -454,12 +488,15 @@
   // ---- The shop ----------------------------------------------------------
 
   $('app-reload').addEventListener('click', () => { $('app').src = cfg.app; });
+  // Each page the frame loads may come with a new stickiness cookie.
+  $('app').addEventListener('load', whoami);
 
   // ---- Start -------------------------------------------------------------
 
   for (const t of cfg.targets) card(t.name, t.color);
   api('GET', '/api/stickiness').then(showSticky, (err) => toast(err.message));
   connect();
+  whoami();
   const loop = async () => {
     await poll();
     setTimeout(loop, POLL_MS);

@@ -1,0 +1,390 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"stickylab/internal/testenv"
+)
+
+// The browser test: the dashboard and the shop in real Chromium against the
+// real demo (child processes, real SIGKILLs). A learner's path: log in and
+// fill the cart in the shop beside the dashboard, kill the instance that
+// served, watch the dashboard mark it down, reload the shop and land on
+// another instance, logged out with memory sessions, still logged in with
+// Redis. Any console error or uncaught exception on the way fails it.
+//
+// With STICKYLAB_SCREENSHOTS set to a directory, it also saves the README's
+// screenshots there at the steps they show, with a few simulated users
+// shopping alongside so that the dashboard has something to show
+// (scripts/screenshots.sh).
+
+// browserStep bounds every wait of the browser test.
+const browserStep = 20 * time.Second
+
+func TestBrowserKill(t *testing.T) {
+	tests := []struct {
+		store, sticky string
+		keepsLogin    bool
+		// Screenshots: before the kill, of the shop alone, after the kill.
+		shotBefore, shotApp, shotAfter string
+	}{
+		{"memory", "duration", false, "dashboard.png", "app.png", "dashboard-killed.png"},
+		{"redis", "app", true, "", "", "dashboard-redis.png"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.store, func(t *testing.T) {
+			b := startBrowser(t)
+			shots := newShooter(t)
+			addr := freeLoopbackAddr(t)
+			app := "http://" + addr
+			d := startDemo(t, "-listen", addr, "-instances", "3", "-store", tt.store, "-sticky", tt.sticky)
+			if shots.on() {
+				startShoppers(t, app, 5)
+			}
+			ctx := b.ctx
+			dashboard := d.admin + "/?app=" + url.QueryEscape(app+"/")
+			runBrowser(t, ctx, chromedp.Navigate(dashboard))
+			pollDashboard(t, ctx, `document.querySelectorAll('.card[data-state="healthy"][data-process="running"]').length === 3`)
+			pollDashboard(t, ctx, fmt.Sprintf(`document.querySelector('#store button[aria-pressed="true"]').dataset.store === %q &&
+				document.querySelector('#sticky button[aria-pressed="true"]').dataset.mode === %q`, tt.store, tt.sticky))
+
+			shopLogin(t, ctx, "ada", "tea", "a book")
+			served := frameText(t, ctx, "h1.instance")
+			checkStrip(t, ctx, served, "stuck", "new")
+			// The dashboard knows this browser: its card and its requests.
+			pollDashboard(t, ctx, fmt.Sprintf(`(document.querySelector('.card.mine') || {dataset: {}}).dataset.name === %q &&
+				!!document.querySelector('#rows .row.me')`, served))
+			if shots.on() {
+				awaitShoppers(t, ctx)
+				shots.take(ctx, tt.shotBefore)
+				if tt.shotApp != "" {
+					// The shop alone, in a second tab of the same
+					// browser (same cookies); then the dashboard's tab
+					// comes to the front again.
+					tab, closeTab := chromedp.NewContext(ctx)
+					runBrowser(t, tab, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(app+"/"), chromedp.WaitVisible(chromedp.CSS(".user")))
+					shots.take(tab, tt.shotApp)
+					closeTab()
+					if _, err := chromedp.Call(ctx, page.BringToFront, cdp.Empty{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+
+			card := fmt.Sprintf(`.card[data-name=%q]`, served)
+			runBrowser(t, ctx, chromedp.Click(chromedp.CSS(card+" .btn.danger")))
+			pollDashboard(t, ctx, fmt.Sprintf(`document.querySelector('%s').dataset.process === 'killed' &&
+				document.querySelector('%s').dataset.state === 'unhealthy' &&
+				document.querySelector('%s').classList.contains('down')`, card, card, card))
+
+			reloadShop(t, ctx)
+			now := frameText(t, ctx, "h1.instance")
+			if now == served {
+				t.Fatalf("after killing %s the shop was served by %s, want another instance", served, now)
+			}
+			checkStrip(t, ctx, now, "restuck")
+			// The dashboard shows this browser's request re-stuck to it.
+			pollDashboard(t, ctx, fmt.Sprintf(`[...document.querySelectorAll('#rows .row.me')].some(r =>
+				r.querySelector('.decision.restuck') && r.querySelector('.chip').textContent === %q)`, now))
+			if tt.keepsLogin {
+				if user := frameText(t, ctx, ".user strong"); user != "ada" {
+					t.Errorf("with %s sessions after the kill: got user %q, want ada", tt.store, user)
+				}
+				if cart := frameWait(t, ctx, `[...document.querySelectorAll('.cart li')].map(li => li.textContent).join(', ')`); cart != "tea, a book" {
+					t.Errorf("with %s sessions after the kill: got cart %q, want tea, a book", tt.store, cart)
+				}
+			} else {
+				frameWait(t, ctx, `!!document.querySelector('form[action="/login"]') && !document.querySelector('.user')`)
+			}
+			if shots.on() {
+				awaitShoppers(t, ctx)
+				shots.take(ctx, tt.shotAfter)
+			}
+			for _, e := range b.consoleErrors() {
+				t.Errorf("console: %s", e)
+			}
+		})
+	}
+}
+
+// checkStrip checks the shop's balancer strip, when the balancer sends its
+// header: it names the instance that served, with one of the decisions.
+func checkStrip(t *testing.T, ctx context.Context, served string, decisions ...string) {
+	t.Helper()
+	got := frameWait(t, ctx, `(() => {
+		const s = document.querySelector('.badge.strip');
+		return s ? s.dataset.decision + ' ' + s.querySelector('strong').textContent : 'absent';
+	})()`)
+	if got == "absent" {
+		return
+	}
+	for _, d := range decisions {
+		if got == d+" "+served {
+			return
+		}
+	}
+	t.Errorf("got strip %q, want one of %v naming %s", got, decisions, served)
+}
+
+// shopLogin logs in through the shop's form inside the dashboard and adds the
+// items to the cart, typing as a learner would.
+func shopLogin(t *testing.T, ctx context.Context, user string, items ...string) {
+	t.Helper()
+	typeInFrame(t, ctx, "#username", user)
+	frameWait(t, ctx, fmt.Sprintf(`(document.querySelector('.user strong') || {}).textContent === %q`, user))
+	for i, item := range items {
+		typeInFrame(t, ctx, "#item", item)
+		frameWait(t, ctx, fmt.Sprintf(`document.querySelectorAll('.cart li').length === %d`, i+1))
+	}
+}
+
+// reloadShop clicks the dashboard's reload button of the shop and waits
+// for the new page; the old one is marked first, so that nothing reads it
+// by mistake.
+func reloadShop(t *testing.T, ctx context.Context) {
+	t.Helper()
+	frameWait(t, ctx, `document.documentElement.dataset.old = 'yes'`)
+	runBrowser(t, ctx, chromedp.Click(chromedp.CSS("#app-reload")))
+	frameWait(t, ctx, `document.readyState === 'complete' && !document.documentElement.dataset.old && !!document.querySelector('h1.instance')`)
+}
+
+// typeInFrame types text and Enter into the field sel of the shop's frame,
+// which submits its form.
+func typeInFrame(t *testing.T, ctx context.Context, sel, text string) {
+	t.Helper()
+	frameWait(t, ctx, fmt.Sprintf(`!!document.querySelector(%q)`, sel))
+	runBrowser(t, ctx, chromedp.SendKeys(chromedp.CSS(sel), text+"\r", chromedp.FromNode(shopFrame(t, ctx))))
+}
+
+// shopFrame returns the dashboard's iframe element of the shop as it is
+// now: a navigation inside it replaces its document.
+func shopFrame(t *testing.T, ctx context.Context) *chromedp.Node {
+	t.Helper()
+	nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("#app")))
+	if err != nil || len(nodes) != 1 {
+		t.Fatalf("the shop's frame: got %d nodes, %v", len(nodes), err)
+	}
+	return nodes[0]
+}
+
+// frameWait waits until expr is truthy inside the shop's frame and returns
+// its value as text. A poll does not survive a navigation of the frame, so
+// it starts a new one after each.
+func frameWait(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	deadline := time.Now().Add(browserStep)
+	var err error
+	for time.Now().Before(deadline) {
+		var v any
+		v, err = chromedp.Run(ctx, chromedp.Poll[any](expr,
+			chromedp.WithPollingInFrame(shopFrame(t, ctx)), chromedp.WithPollingTimeout(time.Second)))
+		if err == nil {
+			return fmt.Sprint(v)
+		}
+	}
+	t.Fatalf("in the shop's frame, %s: not true within %v: %v", expr, browserStep, err)
+	return ""
+}
+
+// frameText waits for the element sel in the shop's frame and returns its
+// text.
+func frameText(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return frameWait(t, ctx, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent`, sel))
+}
+
+// pollDashboard waits until expr is truthy in the dashboard.
+func pollDashboard(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(browserStep))); err != nil {
+		t.Fatalf("dashboard: %s: not true within %v: %v", expr, browserStep, err)
+	}
+}
+
+// runBrowser runs actions in the tab, failing t on an error.
+func runBrowser(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freeLoopbackAddr returns a loopback address whose port was free a moment ago.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ports, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+}
+
+// headless is a headless Chromium with a fresh profile, and the console
+// errors and uncaught exceptions of its tab.
+type headless struct {
+	ctx context.Context // the tab
+
+	mu   sync.Mutex // guards errs
+	errs []string
+}
+
+// startBrowser starts Debian's chromium for t, with the flags it needs in a
+// container, and a 1280x800 viewport.
+func startBrowser(t *testing.T) *headless {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		testenv.Missing(t, "chromium", "the browser test drives Debian's chromium (apt-get install chromium)")
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	b := &headless{ctx: tab}
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 800)); err != nil {
+		cancelTab()
+		t.Fatalf("start chromium: %v", err)
+	}
+	messages := chromedp.Console(tab)
+	done := make(chan struct{})
+	// The reader of the console; it ends with the tab.
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				b.mu.Lock()
+				b.errs = append(b.errs, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancelTab()
+		<-done
+	})
+	return b
+}
+
+func (b *headless) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errs...)
+}
+
+// shooter saves screenshots into STICKYLAB_SCREENSHOTS; without it, it
+// does nothing.
+type shooter struct {
+	t   *testing.T
+	dir string
+}
+
+func newShooter(t *testing.T) shooter {
+	return shooter{t: t, dir: os.Getenv("STICKYLAB_SCREENSHOTS")}
+}
+
+func (s shooter) on() bool { return s.dir != "" }
+
+func (s shooter) take(ctx context.Context, name string) {
+	s.t.Helper()
+	if !s.on() || name == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		s.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(s.dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Logf("wrote %s (%d KiB)", path, len(png)/1024)
+}
+
+// awaitShoppers waits until the shoppers have drawn the sparklines and
+// filled the request stream: a picture of an idle dashboard explains
+// nothing.
+func awaitShoppers(t *testing.T, ctx context.Context) {
+	t.Helper()
+	// A sparkline gains a point a second: this takes longer than a step.
+	const expr = `document.querySelectorAll('#rows .row').length >= 25 &&
+		[...document.querySelectorAll('.card:not(.down) .spark polyline')].every(p => (p.getAttribute('points') || '').split(' ').length >= 20)`
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(3*browserStep))); err != nil {
+		t.Fatalf("dashboard: no traffic to show within %v: %v", 3*browserStep, err)
+	}
+}
+
+// startShoppers runs n simulated users at a person's pace until t ends:
+// each logs in, then looks at its session every half second or so and now
+// and then adds to its cart. Bounded in time by t and in count per user.
+func startShoppers(t *testing.T, base string, n int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	items := []string{"tea", "a book", "socks", "coffee", "a lamp", "jam"}
+	for i := range n {
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := &http.Client{Jar: jar, Timeout: requestTimeout}
+		send := func(method, path, body string) {
+			req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+			if err != nil {
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+		wg.Go(func() {
+			send(http.MethodPost, "/api/login", fmt.Sprintf(`{"username":"shopper-%d"}`, i+1))
+			for r := range 1000 {
+				pause(ctx, time.Duration(300+rand.IntN(700))*time.Millisecond)
+				if ctx.Err() != nil {
+					return
+				}
+				if r%6 == 5 {
+					send(http.MethodPost, "/api/cart", fmt.Sprintf(`{"item":%q}`, items[rand.IntN(len(items))]))
+				} else {
+					send(http.MethodGet, "/api/session", "")
+				}
+			}
+		})
+	}
+}
