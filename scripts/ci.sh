@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
+command -v curl >/dev/null || need+=(curl ca-certificates)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v wrk >/dev/null || need+=(wrk)
@@ -18,7 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-export STICKYLAB_REQUIRE="${STICKYLAB_REQUIRE:-redis,chromium,docker}"
+export STICKYLAB_REQUIRE="${STICKYLAB_REQUIRE:-redis,chromium,docker,curl}"
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"stickylab/internal/testenv"
+)
+
+// TestReadmeTutorial runs the commands of the README's tutorial as a reader
+// would type them, in order, against the real binary: each "go run . FLAGS"
+// line (re)starts the demo with those flags, on free ports instead of 8080
+// and 8081, and every other command runs in a shell. A command must exit 0,
+// and a JSON answer shown under a block must match what the block's last
+// command printed (the serving instance and the visit count aside, which
+// vary from run to run). The instance a reader is told to kill ("use
+// yours") is the one that served them.
+func TestReadmeTutorial(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		testenv.Missing(t, "curl", "the tutorial's commands are curl commands (apt-get install curl)")
+	}
+	blocks := tutorialBlocks(t)
+	bin := buildStickylab(t)
+	work := t.TempDir()
+	var d *demoProc
+	defer func() { d.stop(t) }()
+	instance := ""     // the instance named by the last JSON answer
+	var lastOut string // what the last command printed
+	checks := 0
+	sticky := true // until the tutorial switches stickiness off
+	for i, b := range blocks {
+		switch b.lang {
+		case "json":
+			if i == 0 || blocks[i-1].lang != "sh" {
+				continue
+			}
+			compareJSON(t, blocks[i-1].text, lastOut, b.text)
+			checks++
+			continue
+		case "sh":
+		default:
+			continue
+		}
+		for _, line := range strings.Split(strings.TrimSpace(b.text), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if args, ok := strings.CutPrefix(line, "go run ."); ok {
+				fields := strings.Fields(args)
+				if len(fields) > 0 && fields[0] == "experiment" {
+					continue // asserted by lab/lesson_test.go, and too slow here
+				}
+				d.stop(t)
+				d = startDemo(t, bin, fields)
+				continue
+			}
+			if d == nil {
+				t.Fatalf("README command %q comes before any go run .", line)
+			}
+			cmd := strings.NewReplacer(
+				"127.0.0.1:8080", d.listen,
+				"127.0.0.1:8081", d.admin,
+				"/api/instances/app-2/", "/api/instances/"+instance+"/",
+			).Replace(line)
+			out := shell(t, work, cmd)
+			lastOut = out
+			if m := regexp.MustCompile(`"instance":"([^"]+)"`).FindAllStringSubmatch(out, -1); m != nil {
+				instance = m[len(m)-1][1]
+			}
+			if strings.Contains(line, "/api/stickiness") {
+				sticky = false
+			}
+			checkCommand(t, line, out, sticky)
+			checks++
+		}
+	}
+	if checks < 15 {
+		t.Fatalf("only %d README commands and answers were checked: has the tutorial lost its commands, or the test its way of finding them?", checks)
+	}
+}
+
+// checkCommand checks what the commands of the tutorial that show cookies
+// and stickiness printed, beyond their exit status.
+func checkCommand(t *testing.T, line, out string, sticky bool) {
+	t.Helper()
+	switch {
+	case strings.Contains(line, "grep -i -E '^set-cookie"):
+		for _, want := range []string{"Set-Cookie: AWSALB=", "Set-Cookie: AWSALBCORS=", "SameSite=None; Secure", "X-Stickylab-Instance: app-"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s\nprinted %q, want it to contain %q", line, out, want)
+			}
+		}
+	case strings.HasPrefix(line, "for i in 1 2 3"):
+		got := strings.Fields(out)
+		distinct := map[string]bool{}
+		for _, g := range got {
+			distinct[g] = true
+		}
+		// The first loop runs with duration stickiness: one instance; the
+		// second after the switch to none: round robin over all three.
+		want := 3
+		if sticky {
+			want = 1
+		}
+		if len(got) != 3 || len(distinct) != want {
+			t.Errorf("%s\nprinted %q, want three instance names, %d of them distinct", line, out, want)
+		}
+	}
+}
+
+// compareJSON compares the last JSON object a command printed with the one
+// the README shows after it, on every field but instance and visits.
+func compareJSON(t *testing.T, block, out, want string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	var got, exp map[string]any
+	if err := json.Unmarshal([]byte(last), &got); err != nil {
+		t.Fatalf("after\n%s\nthe last answer %q is not JSON: %v", block, last, err)
+	}
+	if err := json.Unmarshal([]byte(want), &exp); err != nil {
+		t.Fatalf("README JSON %q: %v", want, err)
+	}
+	for _, k := range []string{"instance", "visits"} {
+		delete(got, k)
+		delete(exp, k)
+	}
+	g, _ := json.Marshal(got)
+	e, _ := json.Marshal(exp)
+	if string(g) != string(e) {
+		t.Errorf("after\n%s\ngot %s, README shows %s", block, g, e)
+	}
+}
+
+type mdBlock struct{ lang, text string }
+
+// tutorialBlocks returns the fenced blocks of the README's "## Tutorial"
+// section.
+func tutorialBlocks(t *testing.T) []mdBlock {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []mdBlock
+	in, fence := false, false
+	var cur mdBlock
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "## "):
+			in = line == "## Tutorial"
+		case !in:
+		case strings.HasPrefix(line, "```") && !fence:
+			fence, cur = true, mdBlock{lang: strings.TrimPrefix(line, "```")}
+		case strings.HasPrefix(line, "```"):
+			fence = false
+			blocks = append(blocks, cur)
+		case fence:
+			cur.text += line + "\n"
+		}
+	}
+	if len(blocks) == 0 {
+		t.Fatal("README.md has no ## Tutorial section with code blocks")
+	}
+	return blocks
+}
+
+// buildStickylab builds the binary the way a reader's go run . does.
+func buildStickylab(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "stickylab")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func shell(t *testing.T, dir, cmdline string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", cmdline)
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("README command failed: %s\n%v\nstdout: %s\nstderr: %s", cmdline, err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// demoProc is a running "stickylab demo".
+type demoProc struct {
+	cmd           *exec.Cmd
+	listen, admin string
+	out           *syncBuffer
+}
+
+func startDemo(t *testing.T, bin string, args []string) *demoProc {
+	t.Helper()
+	d := &demoProc{listen: freeAddr(t), admin: freeAddr(t), out: &syncBuffer{}}
+	d.cmd = exec.Command(bin, append([]string{"demo", "-listen", d.listen, "-admin", d.admin}, args...)...)
+	d.cmd.Stdout = d.out
+	d.cmd.Stderr = d.out
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Ready when the balancer reports every target healthy.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st struct {
+			Targets []struct{ State string } `json:"targets"`
+		}
+		resp, err := http.Get("http://" + d.admin + "/api/targets")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+		}
+		healthy := 0
+		for _, tg := range st.Targets {
+			if tg.State == "healthy" {
+				healthy++
+			}
+		}
+		if err == nil && healthy > 0 && healthy == len(st.Targets) {
+			return d
+		}
+		if time.Now().After(deadline) {
+			d.stop(t)
+			t.Fatalf("demo %v not ready in 30s: %v\n%s", args, err, d.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends the demo as Ctrl-C does; nil is fine.
+func (d *demoProc) stop(t *testing.T) {
+	if d == nil || d.cmd.Process == nil || d.cmd.ProcessState != nil {
+		return
+	}
+	d.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo exited with %v after Ctrl-C:\n%s", err, d.out.String())
+		}
+	case <-time.After(15 * time.Second):
+		d.cmd.Process.Kill()
+		<-done
+		t.Errorf("demo did not stop within 15s of Ctrl-C")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
