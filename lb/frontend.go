@@ -2,6 +2,7 @@ package lb
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -216,7 +217,9 @@ func (c *frontConn) serve(f *frontend) {
 			return
 		}
 		c.state.Store(connActive)
-		c.nc.SetReadDeadline(time.Now().Add(readHeaderTimeout))
+		if !headBuffered(c.br) {
+			c.nc.SetReadDeadline(time.Now().Add(readHeaderTimeout))
+		}
 		c.lim.limited, c.lim.n = true, maxHeaderBytes+4096-int64(c.br.Buffered())
 		req, err := http.ReadRequest(c.br)
 		c.lim.limited = false
@@ -228,7 +231,12 @@ func (c *frontConn) serve(f *frontend) {
 			c.writeError(status, msg)
 			return
 		}
-		c.nc.SetReadDeadline(time.Time{})
+		if req.Body != http.NoBody {
+			// Bodies are read for as long as they take, as with
+			// http.Server without a ReadTimeout. A request without one
+			// leaves the deadline: nothing reads until the next request.
+			c.nc.SetReadDeadline(time.Time{})
+		}
 		req.RemoteAddr = c.raddr
 		keep := c.handle(f, req)
 		if c.resp.hijacked {
@@ -269,6 +277,13 @@ func (c *frontConn) handle(f *frontend, req *http.Request) bool {
 	// point, to keep the connection; beyond it, close.
 	n, err := io.CopyN(io.Discard, req.Body, 256<<10)
 	return n < 256<<10 && (err == nil || errors.Is(err, io.EOF))
+}
+
+// headBuffered reports whether the whole request head is already read,
+// which is the common case: then no header timeout needs setting.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
 // checkRequest refuses what http.Server refuses before any handler runs.

@@ -202,8 +202,13 @@ func statusLine(code int) string {
 
 // writeHeaders writes the header lines. Values with line breaks, which no
 // parsed header has, are cut there, so that nothing can smuggle a header.
+// An empty User-Agent is left out: it is ReverseProxy's way of saying "send
+// none" (http.Request.Write does the same).
 func writeHeaders(bw *bufio.Writer, h http.Header) {
 	for k, vs := range h {
+		if k == "User-Agent" && (len(vs) == 0 || vs[0] == "") {
+			continue
+		}
 		for _, v := range vs {
 			if i := strings.IndexAny(v, "\r\n"); i >= 0 {
 				v = v[:i]

@@ -174,37 +174,13 @@ func (cc *clientConn) alive() bool {
 func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration) (*http.Response, error) {
 	// A client that leaves, or a shutdown, interrupts the exchange.
 	stop := context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
-	fail := func(err error) (*http.Response, error) {
+	resp, writeErr, err := exchangeHead(ctx, cc, req, now, headerTimeout)
+	if err != nil {
 		stop()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, err
-	}
-	if err := cc.nc.SetDeadline(now.Add(headerTimeout)); err != nil {
-		return fail(err)
-	}
-	var writeErr chan error
-	if req.Body == nil {
-		if err := writeRequest(cc.bw, req); err != nil {
-			return fail(err)
-		}
-	} else {
-		// The target may answer before it has read the whole body (413,
-		// a redirect): read while the body is written, as
-		// http.Transport does.
-		writeErr = make(chan error, 1)
-		go func() { writeErr <- writeRequest(cc.bw, req) }()
-	}
-	resp, err := readResponse(ctx, cc.br, req)
-	if err != nil {
-		if writeErr != nil {
-			cc.nc.Close() // unblocks the writer
-			if werr := <-writeErr; werr != nil && !errors.Is(err, errStaleConn) {
-				err = werr
-			}
-		}
-		return fail(err)
 	}
 	cc.nc.SetDeadline(time.Time{})
 	body := &connBody{rc: resp.Body, cc: cc, pool: p, stop: stop, writeErr: writeErr, reusable: !resp.Close && !req.Close}
@@ -215,10 +191,43 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 	return resp, nil
 }
 
+// exchangeHead writes req and reads the response head. writeErr, when not
+// nil, receives the result of the request body's writer, which may still
+// be running.
+func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration) (resp *http.Response, writeErr chan error, err error) {
+	if err := cc.nc.SetDeadline(now.Add(headerTimeout)); err != nil {
+		return nil, nil, err
+	}
+	if req.Body == nil {
+		if err := writeRequest(cc.bw, req); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		// The target may answer before it has read the whole body (413,
+		// a redirect): read while the body is written, as
+		// http.Transport does.
+		writeErr = make(chan error, 1)
+		go func() { writeErr <- writeRequest(cc.bw, req) }()
+	}
+	resp, err = readResponse(ctx, cc.br, req)
+	if err != nil {
+		if writeErr != nil {
+			cc.nc.Close() // unblocks the writer
+			if werr := <-writeErr; werr != nil && !errors.Is(err, errStaleConn) {
+				err = werr
+			}
+		}
+		return nil, nil, err
+	}
+	return resp, writeErr, nil
+}
+
 var aLongTimeAgo = time.Unix(1, 0)
 
 func writeRequest(bw *bufio.Writer, req *http.Request) error {
-	if err := req.Write(bw); err != nil {
+	if req.Body == nil && req.URL.Opaque == "" && req.Method != http.MethodConnect && req.Trailer == nil && len(req.TransferEncoding) == 0 {
+		writeHead(bw, req)
+	} else if err := req.Write(bw); err != nil {
 		bw.Reset(nil)
 		return err
 	}
@@ -226,6 +235,38 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 		return staleIf(err)
 	}
 	return nil
+}
+
+// writeHead writes a request without a body as http.Request.Write would,
+// without its per-request allocations: the request line from the URL
+// (escaped path and query), Host, the headers (ReverseProxy has removed the
+// hop-by-hop ones), and Content-Length: 0 for the methods that expect a
+// body.
+func writeHead(bw *bufio.Writer, req *http.Request) {
+	bw.WriteString(req.Method)
+	bw.WriteByte(' ')
+	if p := req.URL.EscapedPath(); p != "" {
+		bw.WriteString(p)
+	} else {
+		bw.WriteByte('/')
+	}
+	if req.URL.RawQuery != "" || req.URL.ForceQuery {
+		bw.WriteByte('?')
+		bw.WriteString(req.URL.RawQuery)
+	}
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
+	writeHeaders(bw, req.Header)
+	switch req.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		bw.WriteString("Content-Length: 0\r\n")
+	}
+	bw.WriteString("\r\n")
 }
 
 // readResponse reads a response head, passing 1xx informational responses
