@@ -20,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 force=0
+standins=() # the stand-ins present at the end, for the closing message
 case "${1:-}" in
 -f) force=1 ;;
 "") ;;
@@ -63,6 +64,7 @@ needed() {
 		return 0
 	fi
 	say "$name already present: skipped (-f rebuilds a stand-in)"
+	if [ -n "$label" ] && [ "$label" != "<no value>" ]; then standins+=("$name"); fi
 	return 1
 }
 
@@ -187,7 +189,15 @@ image_size() {
 }
 
 say "making local stand-ins for $go_image and $redis_image (registry users never need this)"
-if needed "$go_image"; then build_go; fi
-if needed "$redis_image"; then build_redis; fi
+if needed "$go_image"; then
+	build_go
+	standins+=("$go_image")
+fi
+if needed "$redis_image"; then
+	build_redis
+	standins+=("$redis_image")
+fi
 say "done: 'docker compose up' (or docker-compose up) now builds and runs without a registry."
-say "these images are stand-ins, labelled $standin_label; 'docker rmi $go_image $redis_image' removes them."
+if [ ${#standins[@]} -gt 0 ]; then
+	say "stand-ins (label $standin_label) present now: ${standins[*]}; 'docker rmi ${standins[*]}' removes them."
+fi
