@@ -6,13 +6,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"stickylab/internal/testenv"
+	"stickylab/lb"
 )
 
 // The browser test: the dashboard and the shop in real Chromium against the
@@ -52,11 +52,10 @@ func TestBrowserKill(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.store, func(t *testing.T) {
 			b := startBrowser(t)
-			shots := newShooter(t)
 			addr := freeLoopbackAddr(t)
 			app := "http://" + addr
 			d := startDemo(t, "-listen", addr, "-instances", "3", "-store", tt.store, "-sticky", tt.sticky)
-			if shots.on() {
+			if screenshots() != "" {
 				startShoppers(t, app, 5)
 			}
 			ctx := b.ctx
@@ -72,16 +71,16 @@ func TestBrowserKill(t *testing.T) {
 			// The dashboard knows this browser: its card and its requests.
 			pollDashboard(t, ctx, fmt.Sprintf(`(document.querySelector('.card.mine') || {dataset: {}}).dataset.name === %q &&
 				!!document.querySelector('#rows .row.me')`, served))
-			if shots.on() {
+			if screenshots() != "" {
 				awaitShoppers(t, ctx)
-				shots.take(ctx, tt.shotBefore)
+				shoot(t, ctx, tt.shotBefore)
 				if tt.shotApp != "" {
 					// The shop alone, in a second tab of the same
 					// browser (same cookies); then the dashboard's tab
 					// comes to the front again.
 					tab, closeTab := chromedp.NewContext(ctx)
 					runBrowser(t, tab, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(app+"/"), chromedp.WaitVisible(chromedp.CSS(".user")))
-					shots.take(tab, tt.shotApp)
+					shoot(t, tab, tt.shotApp)
 					closeTab()
 					if _, err := chromedp.Call(ctx, page.BringToFront, cdp.Empty{}); err != nil {
 						t.Fatal(err)
@@ -114,14 +113,98 @@ func TestBrowserKill(t *testing.T) {
 			} else {
 				frameWait(t, ctx, `!!document.querySelector('form[action="/login"]') && !document.querySelector('.user')`)
 			}
-			if shots.on() {
+			if screenshots() != "" {
 				awaitShoppers(t, ctx)
-				shots.take(ctx, tt.shotAfter)
+				shoot(t, ctx, tt.shotAfter)
+			}
+			if !tt.keepsLogin {
+				// The dashboard's switch to Redis restarts every
+				// instance, the killed one included, on the shared store.
+				runBrowser(t, ctx, chromedp.Click(chromedp.CSS(`#store button[data-store="redis"]`)))
+				awaitDashboard(t, ctx, 3*browserStep, `document.querySelector('#store button[aria-pressed="true"]').dataset.store === 'redis' &&
+					document.querySelectorAll('.card[data-state="healthy"][data-process="running"]').length === 3`)
+				reloadShop(t, ctx)
+				frameWait(t, ctx, `!!document.querySelector('.badge.shared')`)
 			}
 			for _, e := range b.consoleErrors() {
 				t.Errorf("console: %s", e)
 			}
 		})
+	}
+}
+
+// TestBrowserBalancerControls drives the dashboard of a balancer without
+// the demo's instance API, as "stickylab lb" serves it: no kill buttons and
+// no store switch, while the stickiness switch, drain and register work.
+func TestBrowserBalancerControls(t *testing.T) {
+	b := startBrowser(t)
+	var targets []lb.Target
+	for _, name := range []string{"web-1", "web-2"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `<!doctype html><title>%s</title><h1 class="instance">%s</h1>`, name, name)
+		}))
+		t.Cleanup(srv.Close)
+		u, err := url.Parse(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, lb.Target{Name: name, URL: u})
+	}
+	bal, err := lb.New(lb.Config{Targets: targets, Sticky: lb.StickyDuration,
+		HealthInterval: 50 * time.Millisecond, HealthTimeout: 40 * time.Millisecond, DeregistrationDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lns [2]net.Listener // the proxy's and the admin API's
+	for i := range lns {
+		if lns[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proxyLn, adminLn := lns[0], lns[1]
+	serveCtx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- bal.Serve(serveCtx, proxyLn, adminLn) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+
+	ctx := b.ctx
+	app := "http://" + proxyLn.Addr().String() + "/"
+	runBrowser(t, ctx, chromedp.Navigate("http://"+adminLn.Addr().String()+"/?app="+url.QueryEscape(app)))
+	pollDashboard(t, ctx, `document.querySelectorAll('.card[data-state="healthy"]').length === 2`)
+	// The frame's first page may come before the event stream is open:
+	// a reload once it is makes a request the dashboard sees.
+	pollDashboard(t, ctx, `document.getElementById('live').dataset.live === 'live'`)
+	reloadShop(t, ctx)
+	shown := frameText(t, ctx, "h1.instance")
+	pollDashboard(t, ctx, fmt.Sprintf(`(document.querySelector('.card.mine') || {dataset: {}}).dataset.name === %q &&
+		!!document.querySelector('#rows .row.me .decision.stuck')`, shown))
+	pollDashboard(t, ctx, `[...document.querySelectorAll('.card .btn.danger')].every(b => b.hidden) &&
+		document.getElementById('store-control').hidden`)
+
+	runBrowser(t, ctx, chromedp.Click(chromedp.CSS(`#sticky button[data-mode="none"]`)))
+	pollDashboard(t, ctx, `document.querySelector('#sticky button[aria-pressed="true"]').dataset.mode === 'none' &&
+		[...document.querySelectorAll('#rows .row.note')].some(r => r.textContent.includes('stickiness: duration → none'))`)
+	if got := bal.Stickiness().Mode; got != lb.StickyNone {
+		t.Errorf("after the switch: got stickiness %q, want none", got)
+	}
+
+	card := `.card[data-name="web-1"]`
+	runBrowser(t, ctx, chromedp.Click(chromedp.CSS(card+" .actions .btn:not(.danger)")))
+	pollDashboard(t, ctx, fmt.Sprintf(`document.querySelector('%s').dataset.state === 'unused' &&
+		document.querySelector('%s .actions .btn').textContent === 'Register'`, card, card))
+	if st := bal.Targets()[0]; st.State != "unused" {
+		t.Errorf("after drain: got %s %s, want unused", st.Name, st.State)
+	}
+	runBrowser(t, ctx, chromedp.Click(chromedp.CSS(card+" .actions .btn:not(.danger)")))
+	pollDashboard(t, ctx, fmt.Sprintf(`document.querySelector('%s').dataset.state === 'healthy' &&
+		document.querySelector('%s .actions .btn').textContent === 'Drain'`, card, card))
+	for _, e := range b.consoleErrors() {
+		t.Errorf("console: %s", e)
 	}
 }
 
@@ -199,6 +282,7 @@ func frameWait(t *testing.T, ctx context.Context, expr string) string {
 		if err == nil {
 			return fmt.Sprint(v)
 		}
+		pause(ctx, 10*time.Millisecond) // the frame has no document yet: ask again soon
 	}
 	t.Fatalf("in the shop's frame, %s: not true within %v: %v", expr, browserStep, err)
 	return ""
@@ -214,8 +298,14 @@ func frameText(t *testing.T, ctx context.Context, sel string) string {
 // pollDashboard waits until expr is truthy in the dashboard.
 func pollDashboard(t *testing.T, ctx context.Context, expr string) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(browserStep))); err != nil {
-		t.Fatalf("dashboard: %s: not true within %v: %v", expr, browserStep, err)
+	awaitDashboard(t, ctx, browserStep, expr)
+}
+
+// awaitDashboard waits up to timeout until expr is truthy in the dashboard.
+func awaitDashboard(t *testing.T, ctx context.Context, timeout time.Duration, expr string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout))); err != nil {
+		t.Fatalf("dashboard: %s: not true within %v: %v", expr, timeout, err)
 	}
 }
 
@@ -303,33 +393,24 @@ func (b *headless) consoleErrors() []string {
 	return append([]string(nil), b.errs...)
 }
 
-// shooter saves screenshots into STICKYLAB_SCREENSHOTS; without it, it
-// does nothing.
-type shooter struct {
-	t   *testing.T
-	dir string
-}
+// screenshots is where the test saves the README's screenshots:
+// STICKYLAB_SCREENSHOTS, empty for none.
+func screenshots() string { return os.Getenv("STICKYLAB_SCREENSHOTS") }
 
-func newShooter(t *testing.T) shooter {
-	return shooter{t: t, dir: os.Getenv("STICKYLAB_SCREENSHOTS")}
-}
-
-func (s shooter) on() bool { return s.dir != "" }
-
-func (s shooter) take(ctx context.Context, name string) {
-	s.t.Helper()
-	if !s.on() || name == "" {
+// shoot saves a screenshot of the tab as name in screenshots().
+func shoot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if name == "" {
 		return
 	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err == nil {
+		err = os.WriteFile(filepath.Join(screenshots(), name), png, 0o644)
+	}
 	if err != nil {
-		s.t.Fatalf("screenshot %s: %v", name, err)
+		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	path := filepath.Join(s.dir, name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Logf("wrote %s (%d KiB)", path, len(png)/1024)
+	t.Logf("wrote %s (%d KiB)", name, len(png)/1024)
 }
 
 // awaitShoppers waits until the shoppers have drawn the sparklines and
@@ -338,52 +419,33 @@ func (s shooter) take(ctx context.Context, name string) {
 func awaitShoppers(t *testing.T, ctx context.Context) {
 	t.Helper()
 	// A sparkline gains a point a second: this takes longer than a step.
-	const expr = `document.querySelectorAll('#rows .row').length >= 25 &&
-		[...document.querySelectorAll('.card:not(.down) .spark polyline')].every(p => (p.getAttribute('points') || '').split(' ').length >= 20)`
-	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(3*browserStep))); err != nil {
-		t.Fatalf("dashboard: no traffic to show within %v: %v", 3*browserStep, err)
-	}
+	awaitDashboard(t, ctx, 3*browserStep, `document.querySelectorAll('#rows .row').length >= 25 &&
+		[...document.querySelectorAll('.card:not(.down) .spark polyline')].every(p => (p.getAttribute('points') || '').split(' ').length >= 20)`)
 }
 
-// startShoppers runs n simulated users at a person's pace until t ends:
-// each logs in, then looks at its session every half second or so and now
-// and then adds to its cart. Bounded in time by t and in count per user.
+// startShoppers runs n simulated users (the experiment's crowd) at a
+// person's pace until t ends: each logs in, then looks at its session every
+// half second or so, at most a thousand times.
 func startShoppers(t *testing.T, base string, n int) {
+	users, err := newCrowd(n, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
 	})
-	items := []string{"tea", "a book", "socks", "coffee", "a lamp", "jam"}
-	for i := range n {
-		jar, err := cookiejar.New(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := &http.Client{Jar: jar, Timeout: requestTimeout}
-		send := func(method, path, body string) {
-			req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
-			if err != nil {
-				return
-			}
-			req.Header.Set("Content-Type", "application/json")
-			if resp, err := client.Do(req); err == nil {
-				resp.Body.Close()
-			}
-		}
+	for _, u := range users {
 		wg.Go(func() {
-			send(http.MethodPost, "/api/login", fmt.Sprintf(`{"username":"shopper-%d"}`, i+1))
-			for r := range 1000 {
-				pause(ctx, time.Duration(300+rand.IntN(700))*time.Millisecond)
-				if ctx.Err() != nil {
+			seen := tally{served: map[string]bool{}}
+			u.login(ctx, &seen)
+			for range 1000 {
+				if pause(ctx, time.Duration(300+rand.IntN(700))*time.Millisecond); ctx.Err() != nil {
 					return
 				}
-				if r%6 == 5 {
-					send(http.MethodPost, "/api/cart", fmt.Sprintf(`{"item":%q}`, items[rand.IntN(len(items))]))
-				} else {
-					send(http.MethodGet, "/api/session", "")
-				}
+				u.do(ctx, &seen, http.MethodGet, "/api/session", nil, &sessionView{})
 			}
 		})
 	}

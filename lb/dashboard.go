@@ -28,12 +28,18 @@ var webFS embed.FS
 // "stickylab demo" and of docker compose.
 const defaultAppPort = "8080"
 
+// dashboardScripts returns the dashboard's scripts, in the order the page
+// runs them: the last one starts the others' work.
+func dashboardScripts() []string {
+	return []string{"web/fleet.js", "web/stream.js", "web/dashboard.js"}
+}
+
 // dashboardPage is what the template of the dashboard gets.
 type dashboardPage struct {
-	CSS    template.CSS // trusted: embedded
-	JS     template.JS  // trusted: embedded
-	App    string       // the balancer's URL, shown in the frame
-	Config string       // JSON for the script, in a data attribute
+	CSS     template.CSS  // trusted: embedded
+	Scripts []template.JS // trusted: embedded
+	App     string        // the balancer's URL, shown in the frame
+	Config  string        // JSON for the scripts, in a data attribute
 }
 
 // dashboardConfig is what the script learns from the server: what it needs
@@ -41,6 +47,10 @@ type dashboardPage struct {
 type dashboardConfig struct {
 	App     string            `json:"app"`
 	Targets []dashboardTarget `json:"targets"`
+	// Hosted: the host added admin routes (Config.AdminRoutes), which in
+	// the demo are the instance API; the script asks GET /api/instances
+	// only then, so that plain "stickylab lb" logs no 404.
+	Hosted bool `json:"hosted"`
 }
 
 type dashboardTarget struct {
@@ -66,25 +76,36 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "app: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	css, err1 := webFS.ReadFile("web/dashboard.css")
-	js, err2 := webFS.ReadFile("web/dashboard.js")
-	// Parsed per request: the page is rare, and a package-level template
-	// would be global state.
-	tmpl, err3 := template.ParseFS(webFS, "web/dashboard.html")
-	if err1 != nil || err2 != nil || err3 != nil {
-		// Only a broken build gets here: the files are embedded.
+	// Read and parsed per request: the page is rare, and package-level
+	// copies would be global state. Only a broken build fails here.
+	css, err := webFS.ReadFile("web/dashboard.css")
+	var scripts [][]byte
+	for _, name := range dashboardScripts() {
+		if err == nil {
+			var js []byte
+			js, err = webFS.ReadFile(name)
+			scripts = append(scripts, js)
+		}
+	}
+	var tmpl *template.Template
+	if err == nil {
+		tmpl, err = template.ParseFS(webFS, "web/dashboard.html")
+	}
+	if err != nil {
 		http.Error(w, "dashboard unavailable", http.StatusInternalServerError)
 		return
 	}
-	cfg := dashboardConfig{App: app.String()}
+	cfg := dashboardConfig{App: app.String(), Hosted: b.cfg.AdminRoutes != nil}
 	for _, t := range b.Targets() {
 		cfg.Targets = append(cfg.Targets, dashboardTarget{Name: t.Name, Color: InstanceColor(t.Name)})
 	}
 	cfgJSON, _ := json.Marshal(cfg) // strings only: cannot fail
+	data := dashboardPage{CSS: template.CSS(css), App: cfg.App, Config: string(cfgJSON)}
+	for _, js := range scripts {
+		data.Scripts = append(data.Scripts, template.JS(js))
+	}
 	var page bytes.Buffer
-	err = tmpl.Execute(&page, dashboardPage{
-		CSS: template.CSS(css), JS: template.JS(js), App: cfg.App, Config: string(cfgJSON),
-	})
+	err = tmpl.Execute(&page, data)
 	if err != nil {
 		http.Error(w, "dashboard unavailable", http.StatusInternalServerError)
 		return
@@ -94,7 +115,7 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", dashboardCSP(css, js, app))
+	h.Set("Content-Security-Policy", dashboardCSP(css, scripts, app))
 	w.Write(page.Bytes())
 }
 
@@ -119,15 +140,19 @@ func (b *Balancer) whoami(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"client": clientLabel(ex, r)})
 }
 
-// dashboardCSP allows the page's inline style and script by hash, API
+// dashboardCSP allows the page's inline style and scripts by hash, API
 // calls to its own origin, and the app's origin in the frame; nothing else.
-func dashboardCSP(css, js []byte, app *url.URL) string {
+func dashboardCSP(css []byte, scripts [][]byte, app *url.URL) string {
 	hash := func(b []byte) string {
 		sum := sha256.Sum256(b)
 		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 	}
+	var js []string
+	for _, s := range scripts {
+		js = append(js, hash(s))
+	}
 	return fmt.Sprintf("default-src 'none'; style-src %s; script-src %s; connect-src 'self'; img-src data:; frame-src %s://%s; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
-		hash(css), hash(js), app.Scheme, app.Host)
+		hash(css), strings.Join(js, " "), app.Scheme, app.Host)
 }
 
 // dashboardAppURL returns the URL of the balancer's listener that the

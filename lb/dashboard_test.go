@@ -51,23 +51,32 @@ func TestDashboardPage(t *testing.T) {
 	page := rec.Body.String()
 	csp := rec.Header().Get("Content-Security-Policy")
 
-	for _, inline := range []struct{ tag, file, directive string }{
-		{"style", "web/dashboard.css", "style-src"},
-		{"script", "web/dashboard.js", "script-src"},
+	// The inline elements are the embedded files, in order, each allowed
+	// by its hash.
+	for _, inline := range []struct {
+		tag, directive string
+		files          []string
+	}{
+		{"style", "style-src", []string{"web/dashboard.css"}},
+		{"script", "script-src", dashboardScripts()},
 	} {
 		m := regexp.MustCompile(`(?s)<`+inline.tag+`>(.*?)</`+inline.tag+`>`).FindAllStringSubmatch(page, -1)
-		if len(m) != 1 {
-			t.Fatalf("got %d inline <%s> elements, want 1", len(m), inline.tag)
+		if len(m) != len(inline.files) {
+			t.Fatalf("got %d inline <%s> elements, want %d", len(m), inline.tag, len(inline.files))
 		}
-		want, err := webFS.ReadFile(inline.file)
-		if err != nil {
-			t.Fatal(err)
+		var hashes []string
+		for i, file := range inline.files {
+			want, err := webFS.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m[i][1] != string(want) {
+				t.Errorf("inline <%s> %d differs from %s", inline.tag, i+1, file)
+			}
+			sum := sha256.Sum256([]byte(m[i][1]))
+			hashes = append(hashes, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
 		}
-		if m[0][1] != string(want) {
-			t.Errorf("inline <%s> differs from %s", inline.tag, inline.file)
-		}
-		sum := sha256.Sum256([]byte(m[0][1]))
-		if d := inline.directive + " 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "';"; !strings.Contains(csp, d) {
+		if d := inline.directive + " " + strings.Join(hashes, " ") + ";"; !strings.Contains(csp, d) {
 			t.Errorf("got CSP %q, want it to contain %q", csp, d)
 		}
 	}
@@ -84,15 +93,8 @@ func TestDashboardPage(t *testing.T) {
 		t.Errorf("got external references %q, want only the frame and its new-tab link", m)
 	}
 
-	m := regexp.MustCompile(`data-config="([^"]*)"`).FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no data-config in the page")
-	}
-	var cfg dashboardConfig
-	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &cfg); err != nil {
-		t.Fatalf("data-config: %v", err)
-	}
-	want := dashboardConfig{App: "http://127.0.0.1:9090/", Targets: []dashboardTarget{
+	cfg := pageConfig(t, page)
+	want := dashboardConfig{App: "http://127.0.0.1:9090/", Hosted: false, Targets: []dashboardTarget{
 		{"app-1", InstanceColor("app-1")}, {"app-2", InstanceColor("app-2")}, {"web", InstanceColor("web")},
 	}}
 	if got, _ := json.Marshal(cfg); string(got) != mustJSON(t, want) {
@@ -105,6 +107,39 @@ func TestDashboardPage(t *testing.T) {
 	} {
 		if got := rec.Header().Get(h); got != want {
 			t.Errorf("got %s %q, want %q", h, got, want)
+		}
+	}
+}
+
+// pageConfig returns what the dashboard page tells its script.
+func pageConfig(t *testing.T, page string) dashboardConfig {
+	t.Helper()
+	m := regexp.MustCompile(`data-config="([^"]*)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no data-config in the page")
+	}
+	var cfg dashboardConfig
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &cfg); err != nil {
+		t.Fatalf("data-config: %v", err)
+	}
+	return cfg
+}
+
+// TestDashboardHosted checks that the script is told to ask for the
+// instance API only when the host added admin routes, so that plain
+// "stickylab lb" gets no 404 in the browser's console.
+func TestDashboardHosted(t *testing.T) {
+	for _, hosted := range []bool{false, true} {
+		cfg := Config{Targets: []Target{{Name: "app-1", URL: &url.URL{Scheme: "http", Host: "127.0.0.1:10001"}}}}
+		if hosted {
+			cfg.AdminRoutes = func(mux *http.ServeMux) {}
+		}
+		b, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pageConfig(t, getDashboard(t, b, "/").Body.String()).Hosted; got != hosted {
+			t.Errorf("with AdminRoutes set %v: got hosted %v, want %v", hosted, got, hosted)
 		}
 	}
 }
