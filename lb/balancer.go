@@ -100,6 +100,7 @@ type exchange struct {
 	headers time.Time // when the target's response headers arrived
 	retries int
 	setCkie bool // a stickiness cookie went out with the response
+	front   bool // served by the frontend, whose request context never reports a client leaving
 }
 
 type exchangeKey struct{}
@@ -114,13 +115,14 @@ func exchangeOf(r *http.Request) *exchange {
 // own HTTP/1.1 server (frontend.go); ServeHTTP lets any other server, or a
 // test, use the balancer as a handler.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b.serve(w, r, r.Context())
+	b.serve(w, r, r.Context(), false)
 }
 
 // serve is ServeHTTP with the request's context given apart, so that the
-// frontend sets the context once per request rather than twice.
-func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Context) {
-	ex := &exchange{start: time.Now(), stick: b.sticky.Load()}
+// frontend sets the context once per request rather than twice; front says
+// the frontend serves it.
+func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, front bool) {
+	ex := &exchange{start: time.Now(), stick: b.sticky.Load(), front: front}
 	snap := b.pool.load()
 	ex.sticky = decide(ex.stick, r.Header, snap, b.codec, ex.start)
 	t := ex.sticky.target

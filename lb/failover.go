@@ -145,7 +145,7 @@ func (b *Balancer) send(req *http.Request, t *target) (*http.Response, error) {
 	if t.conns == nil || req.Header["Upgrade"] != nil {
 		return b.transport.RoundTrip(req)
 	}
-	return t.conns.roundTrip(req, targetTimeout)
+	return t.conns.roundTrip(req, targetTimeout, !exchangeOf(req).front)
 }
 
 // retarget returns a shallow copy of req sent to t: a RoundTripper must not

@@ -159,6 +159,8 @@ func (f *frontend) close(ctx context.Context) error {
 				c.nc.Close()
 			}
 			f.mu.Unlock()
+			// Requests still waiting for their target end now.
+			f.handler.closeTargetConns()
 			<-done
 			return ctx.Err()
 		case <-tick.C:
@@ -260,7 +262,7 @@ func (c *frontConn) handle(f *frontend, req *http.Request) bool {
 		req.Body = &continueReader{rc: req.Body, w: w}
 		req.Header.Del("Expect")
 	}
-	f.handler.serve(w, req, c.ctx)
+	f.handler.serve(w, req, c.ctx, true)
 	if w.hijacked {
 		return false
 	}

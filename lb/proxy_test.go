@@ -217,3 +217,33 @@ func TestServeTwice(t *testing.T) {
 		t.Error("second Serve returned nil, want an error")
 	}
 }
+
+// TestShutdownEndsStuckRequests: a request whose target never answers does
+// not hold Serve beyond ShutdownTimeout.
+func TestShutdownEndsStuckRequests(t *testing.T) {
+	bs, ts := backends(t, 1)
+	defer close(bs[0].release)
+	r := serve(t, Config{Targets: ts, ShutdownTimeout: 100 * time.Millisecond})
+	failed := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(r.url + "/slow")
+		if err == nil {
+			resp.Body.Close()
+		}
+		failed <- err
+	}()
+	<-bs[0].entered
+	stopped := make(chan struct{})
+	go func() {
+		r.stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still running 10s after cancel with a 100ms shutdown timeout")
+	}
+	if err := <-failed; err == nil {
+		t.Error("the stuck request got an answer, want its connection closed")
+	}
+}

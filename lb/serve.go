@@ -90,10 +90,15 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	stopHealth()
 	wg.Wait()
 	b.transport.CloseIdleConnections()
+	b.closeTargetConns()
+	return serveErr
+}
+
+// closeTargetConns closes every connection to the targets, idle or in use.
+func (b *Balancer) closeTargetConns() {
 	for _, t := range b.pool.all {
 		if t.conns != nil {
-			t.conns.closeIdle(true)
+			t.conns.closeAll()
 		}
 	}
-	return serveErr
 }

@@ -33,8 +33,9 @@ type connPool struct {
 	addr   string // host:port to dial
 	dialer net.Dialer
 
-	mu     sync.Mutex    // guards idle and closed
-	idle   []*clientConn // most recently used last
+	mu     sync.Mutex               // guards idle, open and closed
+	idle   []*clientConn            // most recently used last
+	open   map[*clientConn]struct{} // every connection not yet closed, idle or in use
 	closed bool
 }
 
@@ -47,7 +48,7 @@ type clientConn struct {
 }
 
 func newConnPool(addr string) *connPool {
-	return &connPool{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}}
+	return &connPool{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}, open: make(map[*clientConn]struct{})}
 }
 
 // get returns an idle connection (reused true) or a new one.
@@ -61,14 +62,12 @@ func (p *connPool) get(ctx context.Context, now time.Time) (cc *clientConn, reus
 			p.mu.Unlock()
 			return cc, true, nil
 		}
+		delete(p.open, cc)
 		cc.nc.Close()
 	}
 	p.mu.Unlock()
-	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
-	if err != nil {
-		return nil, false, err
-	}
-	return &clientConn{nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, false, nil
+	cc, err = p.dial(ctx)
+	return cc, false, err
 }
 
 // put keeps cc for the next request, or closes it when the pool is full or
@@ -77,6 +76,7 @@ func (p *connPool) put(cc *clientConn, now time.Time) {
 	cc.idleAt = now
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= maxIdlePerHost {
+		delete(p.open, cc)
 		p.mu.Unlock()
 		cc.nc.Close()
 		return
@@ -85,15 +85,24 @@ func (p *connPool) put(cc *clientConn, now time.Time) {
 	p.mu.Unlock()
 }
 
-// closeIdle closes the idle connections; with final set, connections
-// returned later are closed too.
-func (p *connPool) closeIdle(final bool) {
+// discard closes cc for good.
+func (p *connPool) discard(cc *clientConn) {
 	p.mu.Lock()
-	idle := p.idle
-	p.idle = nil
-	p.closed = p.closed || final
+	delete(p.open, cc)
 	p.mu.Unlock()
-	for _, cc := range idle {
+	cc.nc.Close()
+}
+
+// closeAll closes every connection, idle or in use (an exchange on one
+// fails at once), and any connection dialled or returned later.
+func (p *connPool) closeAll() {
+	p.mu.Lock()
+	open := p.open
+	p.open = make(map[*clientConn]struct{})
+	p.idle = nil
+	p.closed = true
+	p.mu.Unlock()
+	for cc := range open {
 		cc.nc.Close()
 	}
 }
@@ -110,7 +119,11 @@ var errStaleConn = errors.New("lb: kept-alive connection closed by the target")
 // is retried once on a new connection when the request has no body: the
 // target never got it (the race of keep-alive timeouts, which
 // http.Transport retries the same way).
-func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration) (*http.Response, error) {
+//
+// With watch set, the request's context interrupts the exchange when done
+// (a client that left); the frontend, which notices no such thing, leaves
+// it unset and stops exchanges with closeAll at shutdown instead.
+func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, watch bool) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
 		now := time.Now()
@@ -120,17 +133,17 @@ func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration) (*h
 		}
 		if reused && req.Body != nil && !cc.alive() {
 			// A body cannot be sent twice: make sure before writing it.
-			cc.nc.Close()
+			p.discard(cc)
 			if cc, err = p.dial(ctx); err != nil {
 				return nil, err
 			}
 			reused = false
 		}
-		resp, err := p.exchange(ctx, cc, req, now, headerTimeout)
+		resp, err := p.exchange(ctx, cc, req, now, headerTimeout, watch)
 		if err == nil {
 			return resp, nil
 		}
-		cc.nc.Close()
+		p.discard(cc)
 		if reused && attempt == 0 && req.Body == nil && errors.Is(err, errStaleConn) && ctx.Err() == nil {
 			continue
 		}
@@ -143,7 +156,18 @@ func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &clientConn{nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, nil
+	cc := &clientConn{nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.open[cc] = struct{}{}
+	}
+	p.mu.Unlock()
+	if closed {
+		nc.Close()
+		return nil, net.ErrClosed
+	}
+	return cc, nil
 }
 
 // alive peeks at an idle connection without blocking: a connection the
@@ -171,12 +195,17 @@ func (cc *clientConn) alive() bool {
 }
 
 // exchange writes req on cc and reads the response head.
-func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration) (*http.Response, error) {
-	// A client that leaves, or a shutdown, interrupts the exchange.
-	stop := context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
+func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration, watch bool) (*http.Response, error) {
+	var stop func() bool
+	if watch {
+		// A client that leaves, or a shutdown, interrupts the exchange.
+		stop = context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
+	}
 	resp, writeErr, err := exchangeHead(ctx, cc, req, now, headerTimeout)
 	if err != nil {
-		stop()
+		if stop != nil {
+			stop()
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -308,7 +337,7 @@ type connBody struct {
 	rc       io.ReadCloser
 	cc       *clientConn
 	pool     *connPool
-	stop     func() bool // unregisters the context's interrupt; false if it fired
+	stop     func() bool // unregisters the context's interrupt (false if it fired); nil when none
 	writeErr chan error  // the request body's writer, nil without a body
 	reusable bool
 	done     bool
@@ -337,7 +366,7 @@ func (b *connBody) Close() error {
 // interrupted it; otherwise it closes.
 func (b *connBody) finish(eof bool) {
 	b.done = true
-	reuse := b.stop() && eof && b.reusable
+	reuse := (b.stop == nil || b.stop()) && eof && b.reusable
 	if b.writeErr != nil {
 		// The target may have answered before reading the whole request
 		// body: its writer may still run.
@@ -354,5 +383,5 @@ func (b *connBody) finish(eof bool) {
 		b.pool.put(b.cc, time.Now())
 		return
 	}
-	b.cc.nc.Close()
+	b.pool.discard(b.cc)
 }
