@@ -42,6 +42,8 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"stickylab/internal/palette"
 )
 
 // Store keeps the sessions of an App. *sessionstore.Store implements it,
@@ -135,7 +137,7 @@ func New(cfg Config, store Store) (*App, error) {
 	}
 	a := &App{
 		name:         name,
-		color:        Color(name),
+		color:        palette.Color(name),
 		cookieName:   cmp.Or(cfg.CookieName, DefaultCookieName),
 		store:        store,
 		log:          cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),

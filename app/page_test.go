@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"stickylab/internal/palette"
 )
 
 func TestPage(t *testing.T) {
@@ -22,7 +24,7 @@ func TestPage(t *testing.T) {
 		dontWant []string
 	}{
 		{"memory, logged out", memory, func(*client, string) {}, []string{
-			"served by", `<h1 class="instance">app-2</h1>`, "--instance:" + Color("app-2"),
+			"served by", `<h1 class="instance">app-2</h1>`, "--instance:" + palette.Color("app-2"),
 			"sessions in this instance's memory", `action="/login"`, "Not logged in.",
 			"Empty.", `<p class="big">1</p>`, "kill <strong>app-2</strong> and reload",
 		}, []string{"shared Redis", `action="/logout"`}},
@@ -32,7 +34,7 @@ func TestPage(t *testing.T) {
 			c.postJSON(base+"/api/cart", `{"item":"tea & cake"}`, 200)
 			c.do("GET", base+"/", "", "")
 		}, []string{
-			`<h1 class="instance">app-3</h1>`, "--instance:" + Color("app-3"), "sessions in shared Redis",
+			`<h1 class="instance">app-3</h1>`, "--instance:" + palette.Color("app-3"), "sessions in shared Redis",
 			"logged in as <strong>ada</strong>", `action="/logout"`, `<span class="count">2</span>`,
 			"<li>&lt;script&gt;alert(1)&lt;/script&gt;</li>", "<li>tea &amp; cake</li>",
 			`<p class="big">2</p>`, "the session lives in Redis",

@@ -7,13 +7,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"html/template"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"stickylab/internal/palette"
 )
 
 // webFS holds the dashboard: one HTML template, its style sheet and its
@@ -97,7 +98,7 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg := dashboardConfig{App: app.String(), Hosted: b.cfg.AdminRoutes != nil}
 	for _, t := range b.Targets() {
-		cfg.Targets = append(cfg.Targets, dashboardTarget{Name: t.Name, Color: InstanceColor(t.Name)})
+		cfg.Targets = append(cfg.Targets, dashboardTarget{Name: t.Name, Color: palette.Color(t.Name)})
 	}
 	cfgJSON, _ := json.Marshal(cfg) // strings only: cannot fail
 	data := dashboardPage{CSS: template.CSS(css), App: cfg.App, Config: string(cfgJSON)}
@@ -187,48 +188,4 @@ func dashboardAppURL(r *http.Request) (*url.URL, error) {
 		path = "/"
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: path}, nil
-}
-
-// instancePaletteSize is the number of colours in InstancePalette.
-const instancePaletteSize = 8
-
-// InstancePalette returns the eight instance colours, #rrggbb, in the order
-// InstanceColor uses them.
-//
-// It duplicates the palette of app.Color (app/color.go) because lb may not
-// import app; TestDashboardPaletteMatchesApp in the main package keeps the
-// two in step.
-func InstancePalette() [instancePaletteSize]string {
-	return [instancePaletteSize]string{
-		"#1d4ed8", // blue
-		"#c2410c", // orange
-		"#047857", // green
-		"#7e22ce", // purple
-		"#be185d", // pink
-		"#0e7490", // teal
-		"#a16207", // amber
-		"#4d7c0f", // lime
-	}
-}
-
-// InstanceColor returns the colour of the instance called name as the app
-// shows it on its page (app.Color): a name ending in a number n gets
-// palette entry n-1, wrapping after eight; any other name an entry chosen by
-// an FNV-1a hash of the name.
-func InstanceColor(name string) string {
-	palette := InstancePalette()
-	i := len(name)
-	for i > 0 && name[i-1] >= '0' && name[i-1] <= '9' {
-		i--
-	}
-	if digits := name[i:]; digits != "" {
-		if len(digits) > 9 {
-			digits = digits[len(digits)-9:] // the number modulo 8 depends on its last digits only
-		}
-		n, _ := strconv.Atoi(digits) // at most nine digits: fits
-		return palette[(n%instancePaletteSize+instancePaletteSize-1)%instancePaletteSize]
-	}
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return palette[h.Sum32()%instancePaletteSize]
 }

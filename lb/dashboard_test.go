@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"stickylab/internal/palette"
 )
 
 // dashboardBalancer is a balancer whose targets are never contacted: the
@@ -95,7 +97,7 @@ func TestDashboardPage(t *testing.T) {
 
 	cfg := pageConfig(t, page)
 	want := dashboardConfig{App: "http://127.0.0.1:9090/", Hosted: false, Targets: []dashboardTarget{
-		{"app-1", InstanceColor("app-1")}, {"app-2", InstanceColor("app-2")}, {"web", InstanceColor("web")},
+		{"app-1", palette.Color("app-1")}, {"app-2", palette.Color("app-2")}, {"web", palette.Color("web")},
 	}}
 	if got, _ := json.Marshal(cfg); string(got) != mustJSON(t, want) {
 		t.Errorf("got config %s, want %s", got, mustJSON(t, want))
@@ -188,31 +190,6 @@ func TestDashboardAppURL(t *testing.T) {
 				t.Errorf("got error %q, want it to contain %q", body, tt.msg)
 			}
 		})
-	}
-}
-
-func TestInstanceColor(t *testing.T) {
-	palette := InstancePalette()
-	tests := []struct{ name, want string }{
-		{"app-1", palette[0]},
-		{"app-2", palette[1]},
-		{"app-8", palette[7]},
-		{"app-9", palette[0]},
-		{"web16", palette[7]},
-		{"app-0", palette[7]},
-		{"app-1000000000001", palette[0]}, // long numbers: only their value modulo 8 counts
-	}
-	for _, tt := range tests {
-		if got := InstanceColor(tt.name); got != tt.want {
-			t.Errorf("InstanceColor(%q) = %s, want %s", tt.name, got, tt.want)
-		}
-	}
-	// Names without a number get a stable palette entry.
-	for _, name := range []string{"", "web", "db.internal"} {
-		got := InstanceColor(name)
-		if got != InstanceColor(name) || !strings.Contains(strings.Join(palette[:], " "), got) {
-			t.Errorf("InstanceColor(%q) = %s: not a stable palette entry", name, got)
-		}
 	}
 }
 

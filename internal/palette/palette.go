@@ -1,4 +1,6 @@
-package app
+// Package palette gives every instance its colour, the same in every
+// process that shows it: the app's page and the balancer's dashboard.
+package palette
 
 import (
 	"hash/fnv"
