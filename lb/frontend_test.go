@@ -1,0 +1,143 @@
+package lb
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawExchange sends raw bytes on a new connection to the balancer and
+// reads responses until the connection closes or n responses have come.
+func rawExchange(t *testing.T, addr, raw string, n int, method string) []*http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(addr, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	var out []*http.Response
+	for range n {
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			break
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body = io.NopCloser(strings.NewReader(string(body)))
+		out = append(out, resp)
+	}
+	return out
+}
+
+func bodyOf(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestFrontendProtocol covers what the proxy's own HTTP/1.1 server must get
+// right, over raw connections.
+func TestFrontendProtocol(t *testing.T) {
+	_, ts := backends(t, 1)
+	r := serve(t, Config{Targets: ts})
+	cases := []struct {
+		name       string
+		raw        string
+		method     string
+		responses  int
+		wantStatus []int
+		check      func(t *testing.T, rs []*http.Response)
+	}{
+		{"keep-alive: two requests on one connection", "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET", 2, []int{200, 200}, func(t *testing.T, rs []*http.Response) {
+			if bodyOf(rs[1]) != "app-1" {
+				t.Errorf("second body %q, want app-1", bodyOf(rs[1]))
+			}
+		}},
+		{"Connection: close ends the connection", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET", 2, []int{200}, nil},
+		{"HTTP/1.0 without keep-alive", "GET / HTTP/1.0\r\n\r\n", "GET", 2, []int{200}, func(t *testing.T, rs []*http.Response) {
+			if !rs[0].Close {
+				t.Errorf("HTTP/1.0 response does not close the connection")
+			}
+		}},
+		{"HEAD has no body", "HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "HEAD", 1, []int{200}, func(t *testing.T, rs []*http.Response) {
+			if rs[0].ContentLength != 5 {
+				t.Errorf("HEAD Content-Length %d, want the GET's 5", rs[0].ContentLength)
+			}
+		}},
+		{"missing Host", "GET / HTTP/1.1\r\n\r\n", "GET", 1, []int{400}, nil},
+		{"garbage", "HELLO\r\n\r\n", "GET", 1, []int{400}, nil},
+		{"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "GET", 1, []int{505}, nil},
+		{"head too large", "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("x", maxHeaderBytes+8192) + "\r\n\r\n", "GET", 1, []int{431}, nil},
+		{"bad Expect", "POST / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx", "POST", 1, []int{417}, nil},
+		{"100-continue", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbody", "POST", 2, []int{100, 200}, nil},
+		{"chunked request body", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "POST", 2, []int{200, 200}, nil},
+		// RFC 9112 6.3: Transfer-Encoding overrides Content-Length; the
+		// body is the chunked one, and nothing of it is a second request.
+		{"length and chunked: chunked wins", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n", "POST", 2, []int{200, 200}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := rawExchange(t, r.url, tc.raw, tc.responses, tc.method)
+			if tc.wantStatus != nil {
+				var got []int
+				for _, resp := range rs {
+					got = append(got, resp.StatusCode)
+				}
+				if len(got) != len(tc.wantStatus) {
+					t.Fatalf("statuses %v, want %v", got, tc.wantStatus)
+				}
+				for i := range got {
+					if got[i] != tc.wantStatus[i] {
+						t.Fatalf("statuses %v, want %v", got, tc.wantStatus)
+					}
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, rs)
+			}
+		})
+	}
+}
+
+// TestFrontendChunkedStream: a response of unknown length reaches the
+// client chunked and complete.
+func TestFrontendChunkedStream(t *testing.T) {
+	bs, ts := backends(t, 1)
+	r := serve(t, Config{Targets: ts})
+	close(bs[0].release)
+	resp, body := do(t, http.DefaultClient, "GET", r.url+"/stream", nil)
+	if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" || body != "first\nsecond\n" {
+		t.Errorf("got %v %q, want chunked first+second", resp.TransferEncoding, body)
+	}
+}
+
+// TestFrontendClosesOnShutdown: an idle keep-alive connection is closed by
+// the graceful shutdown.
+func TestFrontendClosesOnShutdown(t *testing.T) {
+	_, ts := backends(t, 1)
+	r := serve(t, Config{Targets: ts})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first response: %v", err)
+	}
+	io.ReadAll(resp.Body)
+	r.stop()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := br.ReadByte(); err == nil {
+		t.Error("idle keep-alive connection still open after shutdown")
+	}
+}
