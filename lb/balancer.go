@@ -6,6 +6,17 @@
 // ALB, passive failover. An admin handler exposes the targets, the
 // stickiness setting, a server-sent event stream and Prometheus metrics.
 //
+// The request path, in the order a request walks it: frontend.go (the
+// proxy listener's HTTP/1.1 server), sticky.go (which target the cookie
+// names), selector.go (the algorithm, for everything else), proxy.go
+// (httputil.ReverseProxy with Rewrite, forwarded.go's headers, setcookie.go
+// and cookie.go on the response), failover.go and transport.go (the
+// exchange with the target, and passive failover). Nothing on it takes a
+// lock except the target's connection pool; the target set is an immutable
+// snapshot behind an atomic pointer (pool.go), replaced when a state
+// changes (health.go, drain). Admin: admin.go, sse.go, metrics.go,
+// dashboard.go.
+//
 // Trust: the balancer trusts nothing a client sends. X-Forwarded-For is
 // appended to, never believed; cookies that do not authenticate are ignored.
 // The admin API has no authentication: serve it on loopback or a private

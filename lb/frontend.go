@@ -129,11 +129,19 @@ func (f *frontend) forget(c *frontConn, hijacked bool) {
 	f.active.Done()
 }
 
-// close stops accepting (the caller closes the listener), closes idle
-// connections now and the others as they finish their request, and waits
-// for them until ctx is done; then it closes what is left.
-func (f *frontend) close(ctx context.Context) error {
+// stopAccepting makes serve return once its listener is closed, and close
+// new connections that were accepted meanwhile.
+func (f *frontend) stopAccepting() {
+	f.mu.Lock() // orders with serve's f.active.Add
 	f.shutdown.Store(true)
+	f.mu.Unlock()
+}
+
+// close closes idle connections now and the others as they finish their
+// request, and waits for them until ctx is done; then it closes what is
+// left. The caller has called stopAccepting and closed the listener.
+func (f *frontend) close(ctx context.Context) error {
+	f.stopAccepting()
 	done := make(chan struct{})
 	go func() {
 		f.active.Wait()

@@ -75,7 +75,7 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	cancelAdmin()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
 	defer cancel()
-	front.shutdown.Store(true)
+	front.stopAccepting()
 	proxyLn.Close()
 	if err := front.close(shutdownCtx); err != nil {
 		b.log.Warn("lb: shutdown timed out, closed the proxy's connections", "err", err)
