@@ -29,20 +29,22 @@ type failure int
 
 const (
 	failedOther    failure = iota // timeout, cancel, bad response: no retry
-	failedRefused                 // the connection was refused or reset while dialing: the request never reached the target
+	failedRefused                 // connecting failed (refused, reset, unreachable, timed out): the request never reached the target
 	failedNoAnswer                // the connection broke after the request may have been sent
 )
 
 func classify(err error) failure {
-	if errors.Is(err, context.Canceled) || isTimeout(err) {
-		return failedOther
+	if errors.Is(err, context.Canceled) {
+		return failedOther // the client left: nobody to retry for
 	}
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, syscall.ECONNREFUSED) {
+		// Refused, reset, unreachable or timed out while connecting:
+		// nothing was sent.
 		return failedRefused
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return failedRefused
+	if isTimeout(err) {
+		return failedOther // a slow target is not a dead one: 504, as on ALB
 	}
 	return failedNoAnswer
 }

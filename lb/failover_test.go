@@ -1,10 +1,14 @@
 package lb
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -143,5 +147,27 @@ func watchTargets(t *testing.T, r *running) func() []Event {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]Event(nil), got...)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	dial := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: err} }
+	cases := []struct {
+		name string
+		err  error
+		want failure
+	}{
+		{"refused", dial(syscall.ECONNREFUSED), failedRefused},
+		{"dial timeout", dial(os.ErrDeadlineExceeded), failedRefused},
+		{"unreachable", dial(syscall.EHOSTUNREACH), failedRefused},
+		{"client left", context.Canceled, failedOther},
+		{"slow target", os.ErrDeadlineExceeded, failedOther},
+		{"reset after sending", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, failedNoAnswer},
+		{"closed before answering", io.ErrUnexpectedEOF, failedNoAnswer},
+	}
+	for _, tc := range cases {
+		if got := classify(tc.err); got != tc.want {
+			t.Errorf("%s: classify = %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

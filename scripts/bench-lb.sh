@@ -57,14 +57,28 @@ free_port() {
 	done
 }
 
-# wait_port PORT [LOG]: until something listens there (10 s at most).
+# wait_port PORT PID: until something listens there (10 s at most); fails
+# when PID has exited (a port taken meanwhile) or time is up.
 wait_port() {
 	for _ in $(seq 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
 	done
-	echo "bench-lb: nothing listens on 127.0.0.1:$1" >&2
-	[ -n "${2:-}" ] && cat "$2" >&2
+	return 1
+}
+
+# wait_line FILE PATTERN: prints the first line of FILE matching PATTERN,
+# waiting for it up to 10 s.
+wait_line() {
+	local line
+	for _ in $(seq 100); do
+		line=$(grep -m1 -e "$2" "$1" 2>/dev/null || true)
+		[ -n "$line" ] && { echo "$line"; return 0; }
+		sleep 0.1
+	done
+	echo "bench-lb: no '$2' in $1:" >&2
+	cat "$1" >&2
 	exit 1
 }
 
@@ -77,11 +91,10 @@ go build -o "$work/benchbackend" ./scripts/benchbackend
 
 backend_ports=()
 for i in 1 2 3; do
-	port=$(free_port)
-	"$work/benchbackend" -listen "127.0.0.1:$port" -name "b$i" &
+	"$work/benchbackend" -name "b$i" >"$work/backend$i.addr" &
 	pids+=($!)
-	wait_port "$port"
-	backend_ports+=("$port")
+	addr=$(wait_line "$work/backend$i.addr" "127.0.0.1:")
+	backend_ports+=("${addr##*:}")
 done
 
 results="$work/results"
@@ -120,9 +133,10 @@ bench() {
 	echo "   $name done" >&2
 }
 
-# run_haproxy: HAProxy in front of the backends, with its sticky cookie.
+# run_haproxy [ATTEMPT]: HAProxy in front of the backends, with its sticky
+# cookie.
 run_haproxy() {
-	local hp hp_pid cookie
+	local attempt=${1:-1} hp hp_pid cookie
 	hp=$(free_port)
 	cat >"$work/haproxy.cfg" <<CFG
 global
@@ -144,10 +158,20 @@ backend be
 	server b2 127.0.0.1:${backend_ports[1]} cookie b2
 	server b3 127.0.0.1:${backend_ports[2]} cookie b3
 CFG
-	haproxy -db -f "$work/haproxy.cfg" &
+	haproxy -db -f "$work/haproxy.cfg" 2>"$work/haproxy.log" &
 	hp_pid=$!
 	pids+=("$hp_pid")
-	wait_port "$hp"
+	if ! wait_port "$hp" "$hp_pid"; then
+		# The port was taken between the probe and the bind: try another.
+		kill "$hp_pid" 2>/dev/null || true
+		if [ "$attempt" -ge 3 ]; then
+			echo "bench-lb: haproxy did not start:" >&2
+			cat "$work/haproxy.log" >&2
+			exit 1
+		fi
+		run_haproxy $((attempt + 1))
+		return
+	fi
 	cookie=$(curl -si "http://127.0.0.1:$hp/" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)
 	[ -n "$cookie" ] || { echo "bench-lb: haproxy set no cookie" >&2; exit 1; }
 	bench haproxy "http://127.0.0.1:$hp/" "$hp_pid" "$cookie"
@@ -157,15 +181,13 @@ CFG
 # run_lb MODE: stickylab lb in front of the backends, sending the cookies its
 # first response set (app: the backend's /login sets sid).
 run_lb() {
-	local mode=$1 lp ap lb_pid path cookie
-	lp=$(free_port)
-	ap=$(free_port)
-	while [ "$ap" = "$lp" ]; do ap=$(free_port); done
-	"$work/stickylab" lb -listen "127.0.0.1:$lp" -admin "127.0.0.1:$ap" -targets "$targets" \
+	local mode=$1 lb_pid line lp path cookie
+	"$work/stickylab" lb -listen 127.0.0.1:0 -admin 127.0.0.1:0 -targets "$targets" \
 		-sticky "$mode" -app-cookie sid 2>"$work/lb-$mode.log" &
 	lb_pid=$!
 	pids+=("$lb_pid")
-	wait_port "$lp" "$work/lb-$mode.log"
+	line=$(wait_line "$work/lb-$mode.log" 'msg="lb: serving"')
+	lp=$(sed 's/.* listen=127.0.0.1:\([0-9]*\) .*/\1/' <<<"$line")
 	path=/
 	[ "$mode" = app ] && path=/login
 	cookie=$(curl -si "http://127.0.0.1:$lp$path" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' |
