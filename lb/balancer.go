@@ -152,9 +152,13 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Con
 	}
 	ex.target = t
 	t.inFlight.Add(1)
+	// Deferred: under http.Server, ReverseProxy aborts a response whose
+	// body copy failed by panicking with http.ErrAbortHandler.
+	defer func() {
+		ex.target.done()
+		b.finish(ex, r)
+	}()
 	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
-	ex.target.done()
-	b.finish(ex, r)
 }
 
 // finish counts the request and publishes its event.

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +247,35 @@ func TestShutdownEndsStuckRequests(t *testing.T) {
 	}
 	if err := <-failed; err == nil {
 		t.Error("the stuck request got an answer, want its connection closed")
+	}
+}
+
+// TestBodyCopyAbortKeepsCounts: a target that dies in the middle of a body
+// makes ReverseProxy abort the response (under http.Server, by panicking);
+// the request still leaves the in-flight count.
+func TestBodyCopyAbortKeepsCounts(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	}))
+	defer target.Close()
+	u, _ := url.Parse(target.URL)
+	b, err := New(Config{Targets: []Target{{Name: "t", URL: u}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(b) // http.Server, where ReverseProxy panics
+	defer front.Close()
+	if resp, err := http.Get(front.URL); err == nil {
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	waitFor(t, "the request to leave the in-flight count", func() bool { return b.Targets()[0].InFlight == 0 })
+	if got := b.Targets()[0].Requests; got != 1 {
+		t.Errorf("requests = %d, want 1", got)
 	}
 }

@@ -39,8 +39,9 @@ var (
 func (w *response) reset(req *http.Request) {
 	clear(w.header)
 	*w = response{conn: w.conn, req: req, header: w.header, length: -1}
-	// HTTP/1.0 keeps the connection only when asked to.
-	w.closeAfter = !req.ProtoAtLeast(1, 1) && !strings.EqualFold(req.Header.Get("Connection"), "keep-alive")
+	// HTTP/1.0 keeps the connection only when asked to; a client that
+	// sent Connection: close is told so.
+	w.closeAfter = req.Close || (!req.ProtoAtLeast(1, 1) && !strings.EqualFold(req.Header.Get("Connection"), "keep-alive"))
 }
 
 func (w *response) Header() http.Header { return w.header }
