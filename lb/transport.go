@@ -223,11 +223,14 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 // exchangeHead writes req and reads the response head. writeErr, when not
 // nil, receives the result of the request body's writer, which may still
 // be running.
+//
+// The head must arrive within headerTimeout of the request being written,
+// as with http.Transport's ResponseHeaderTimeout: an upload may take longer.
 func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration) (resp *http.Response, writeErr chan error, err error) {
-	if err := cc.nc.SetDeadline(now.Add(headerTimeout)); err != nil {
-		return nil, nil, err
-	}
 	if req.Body == nil {
+		if err := cc.nc.SetDeadline(now.Add(headerTimeout)); err != nil {
+			return nil, nil, err
+		}
 		if err := writeRequest(cc.bw, req); err != nil {
 			return nil, nil, err
 		}
@@ -236,7 +239,15 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now ti
 		// a redirect): read while the body is written, as
 		// http.Transport does.
 		writeErr = make(chan error, 1)
-		go func() { writeErr <- writeRequest(cc.bw, req) }()
+		go func() {
+			err := writeRequest(cc.bw, req)
+			if err == nil {
+				cc.nc.SetReadDeadline(time.Now().Add(headerTimeout))
+			} else {
+				cc.nc.Close() // the reader must not wait for an answer to half a request
+			}
+			writeErr <- err
+		}()
 	}
 	resp, err = readResponse(ctx, cc.br, req)
 	if err != nil {

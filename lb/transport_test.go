@@ -3,9 +3,13 @@ package lb
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestWriteHead: a request written by the fast path reads back as the same
@@ -71,5 +75,112 @@ func TestWriteHeadersCutsLineBreaks(t *testing.T) {
 	bw.Flush()
 	if got := buf.String(); got != "X-A: ok\r\n" {
 		t.Errorf("wrote %q, want %q", got, "X-A: ok\r\n")
+	}
+}
+
+// rawTarget accepts connections and runs serve on each.
+func rawTarget(t *testing.T, serve func(c net.Conn)) *connPool {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	p := newConnPool(l.Addr().String())
+	t.Cleanup(p.closeAll)
+	return p
+}
+
+// answerRequests reads requests (with their bodies) and answers each with
+// "ok", keeping the connection, at most max times.
+func answerRequests(c net.Conn, max int) {
+	br := bufio.NewReader(c)
+	for range max {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}
+}
+
+func get(t *testing.T, p *connPool, method string, body io.Reader, timeout time.Duration) (string, error) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://target/", body)
+	if body == nil {
+		req.Body = nil
+	}
+	resp, err := p.roundTrip(req, timeout, true)
+	if err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return string(b), err
+}
+
+// TestConnPoolReuseAndStale: a kept-alive connection is reused; one the
+// target closed while idle is replaced without the request failing.
+func TestConnPoolReuseAndStale(t *testing.T) {
+	var conns atomic.Int32
+	p := rawTarget(t, func(c net.Conn) {
+		conns.Add(1)
+		answerRequests(c, 2) // then closes: the next request finds it stale
+	})
+	for i := range 5 {
+		got, err := get(t, p, "GET", nil, time.Second)
+		if err != nil || got != "ok" {
+			t.Fatalf("request %d: %q, %v", i, got, err)
+		}
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d connections for 5 requests at 2 per connection, want 3", n)
+	}
+	// A request with a body is not sent on a connection that the peek
+	// finds closed: it goes on a new one.
+	get(t, p, "GET", nil, time.Second) // second use of the third connection: now closed by the target
+	waitFor(t, "the target to close its connection", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.idle) == 1 && !p.idle[0].alive()
+	})
+	if got, err := get(t, p, "POST", strings.NewReader("form=1"), time.Second); err != nil || got != "ok" {
+		t.Errorf("POST after the target closed the idle connection: %q, %v", got, err)
+	}
+}
+
+// TestConnPoolHeaderTimeout: the response head must come within the
+// timeout of the request being written, however long the upload took.
+func TestConnPoolHeaderTimeout(t *testing.T) {
+	p := rawTarget(t, func(c net.Conn) { answerRequests(c, 1) })
+	pr, pw := io.Pipe()
+	go func() {
+		for range 4 {
+			time.Sleep(50 * time.Millisecond) // an upload slower than the timeout
+			io.WriteString(pw, "part")
+		}
+		pw.Close()
+	}()
+	if got, err := get(t, p, "POST", pr, 100*time.Millisecond); err != nil || got != "ok" {
+		t.Errorf("slow upload: %q, %v; want ok", got, err)
+	}
+
+	silent := rawTarget(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	_, err := get(t, silent, "GET", nil, 100*time.Millisecond)
+	if !isTimeout(err) {
+		t.Errorf("silent target: err %v, want a timeout", err)
 	}
 }
