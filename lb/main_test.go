@@ -38,6 +38,9 @@ func runChild(spec string) {
 	}
 	fmt.Println(l.Addr().String())
 	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "1"})
+		}
 		io.WriteString(w, name)
 	}))
 }
@@ -51,7 +54,7 @@ type child struct {
 
 // startChild starts a backend process called name on addr (127.0.0.1:0 for
 // a free port); the test's cleanup kills it.
-func startChild(t *testing.T, name, addr string) *child {
+func startChild(t testing.TB, name, addr string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+name+"@"+addr)
@@ -86,7 +89,7 @@ func startChild(t *testing.T, name, addr string) *child {
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
-func (c *child) kill(t *testing.T) {
+func (c *child) kill(t testing.TB) {
 	t.Helper()
 	if err := c.cmd.Process.Kill(); err != nil {
 		t.Fatalf("kill %s: %v", c.name, err)
