@@ -32,7 +32,7 @@ func TestLBFlagErrors(t *testing.T) {
 		{"bad sticky", []string{target, "-sticky", "cookie"}, "must be one of none, duration, app"},
 		{"duration too long", []string{target, "-sticky-duration", "200h"}, "must be from 1s to 168h"},
 		{"threshold out of range", []string{target, "-healthy-threshold", "11"}, "must be from 2 to 10"},
-		{"timeout not shorter than interval", []string{target, "-health-interval", "1s", "-health-timeout", "1s"}, "-health-timeout: must be positive and shorter"},
+		{"timeout not shorter than interval", []string{target, "-health-interval", "1s", "-health-timeout", "1s"}, "for -health-timeout: must be shorter than -health-interval"},
 		{"cookie key not hex", []string{target, "-cookie-key", "xyz"}, "invalid -cookie-key: key 1 is not hex"},
 		{"cookie key wrong size", []string{target, "-cookie-key", "00112233445566778899aabbccddeeff,0011"}, "key 2 has 2 bytes"},
 		{"bad algorithm", []string{target, "-algorithm", "random"}, "must be one of round_robin, least_outstanding_requests"},

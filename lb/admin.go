@@ -14,7 +14,7 @@ import (
 
 // AdminHandler returns the admin API:
 //
-//	GET  /                          a page linking to the API (dashboard.go)
+//	GET  /                          the dashboard (dashboard.go); GET /?whoami names this browser's client label
 //	GET  /api/targets               {"targets": [TargetStatus...]}
 //	POST /api/targets/{name}/drain  deregister: 202 and the target's status; 404 for an unknown name
 //	POST /api/targets/{name}/register  register again after a drain

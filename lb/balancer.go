@@ -52,6 +52,7 @@ type Balancer struct {
 	metrics   *metrics
 	decisions decisionMetrics
 	ports     atomic.Pointer[portString] // X-Forwarded-Port of the last listener port seen
+	proxyPort atomic.Pointer[string]     // the proxy listener's port once Serve runs: the dashboard frames it
 
 	serving  atomic.Bool
 	stop     chan struct{} // closed by Serve when it ends: stops drain waits

@@ -113,6 +113,11 @@ type Config struct {
 	// Logger receives state changes and errors; nil discards them.
 	Logger *slog.Logger
 
+	// StickinessHeader adds the StickinessHeader to every forwarded request,
+	// saying what the balancer decided and until when, for the lab's app
+	// page. Default false: ALB adds no such header.
+	StickinessHeader bool
+
 	// AdminRoutes, when set, is called once with the admin mux so that a
 	// host can add routes such as "POST /api/instances/{name}/kill".
 	AdminRoutes func(mux *http.ServeMux)

@@ -25,8 +25,9 @@ import (
 var webFS embed.FS
 
 // defaultAppPort is the port of the balancer's listener that the dashboard
-// shows beside itself when the page is opened without ?app=: the port of
-// "stickylab demo" and of docker compose.
+// shows beside itself when the page is opened without ?app= before Serve
+// has told it the real one: the port of "stickylab demo" and of docker
+// compose.
 const defaultAppPort = "8080"
 
 // dashboardScripts returns the dashboard's scripts, in the order the page
@@ -72,7 +73,11 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 		b.whoami(w, r)
 		return
 	}
-	app, err := dashboardAppURL(r)
+	port := defaultAppPort
+	if p := b.proxyPort.Load(); p != nil {
+		port = *p
+	}
+	app, err := dashboardAppURL(r, port)
 	if err != nil {
 		http.Error(w, "app: "+err.Error(), http.StatusBadRequest)
 		return
@@ -158,19 +163,19 @@ func dashboardCSP(css []byte, scripts [][]byte, app *url.URL) string {
 
 // dashboardAppURL returns the URL of the balancer's listener that the
 // dashboard frames: the query parameter app, or the dashboard's host on
-// port 8080. The app URL must be on the dashboard's own host name: a link
+// port (the proxy listener's, or 8080 before Serve runs). The app URL must be on the dashboard's own host name: a link
 // to the dashboard cannot make it frame another site.
-func dashboardAppURL(r *http.Request) (*url.URL, error) {
+func dashboardAppURL(r *http.Request, port string) (*url.URL, error) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	raw := r.URL.Query().Get("app")
 	if raw == "" {
-		return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, defaultAppPort), Path: "/"}, nil
+		return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/"}, nil
 	}
 	const want = "want the balancer's http:// or https:// URL on this host, e.g. ?app=http://"
-	example := want + net.JoinHostPort(host, defaultAppPort)
+	example := want + net.JoinHostPort(host, port)
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
 		return nil, fmt.Errorf("%q: %s", raw, example)

@@ -251,3 +251,14 @@ func TestDashboardWhoami(t *testing.T) {
 		})
 	}
 }
+
+// TestDashboardFramesServedProxy checks that a serving balancer's dashboard
+// frames its own proxy listener by default, whatever its port.
+func TestDashboardFramesServedProxy(t *testing.T) {
+	_, targets := backends(t, 1)
+	r := serve(t, Config{Targets: targets})
+	_, body := do(t, http.DefaultClient, "GET", r.admin+"/", nil)
+	if want := `src="` + r.url + `/"`; !strings.Contains(body, want) {
+		t.Errorf("dashboard lacks %s: it should frame the proxy listener it serves", want)
+	}
+}

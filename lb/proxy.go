@@ -57,6 +57,7 @@ func (b *Balancer) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme = ex.target.scheme
 	pr.Out.URL.Host = ex.target.host
 	b.setForwarded(pr.Out.Header, pr.In)
+	b.setStickinessHeader(pr.Out.Header, ex)
 }
 
 // modifyResponse records the target's answer and adds the stickiness

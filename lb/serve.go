@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -44,6 +45,10 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	adminBase, cancelAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAdmin()
 
+	if a, ok := proxyLn.Addr().(*net.TCPAddr); ok {
+		port := strconv.Itoa(a.Port)
+		b.proxyPort.Store(&port)
+	}
 	front := newFrontend(b, proxyBase)
 	var admin *http.Server
 	if adminLn != nil {
