@@ -277,10 +277,9 @@ func runCell(ctx context.Context, cfg ExperimentConfig, c *Cell) error {
 }
 
 // expiryPause is how long the crowd stays idle for stickiness to expire:
-// the duration, plus up to 2s because the balancer's cookie carries its
-// deadline in whole seconds rounded up and compares it with the current
-// whole second, plus a margin.
-func expiryPause(d time.Duration) time.Duration { return d + 2*time.Second + 250*time.Millisecond }
+// the duration (the balancer's cookie carries its deadline to the
+// millisecond), plus a margin for the last response still on its way.
+func expiryPause(d time.Duration) time.Duration { return d + 250*time.Millisecond }
 
 // summarize adds up the users' tallies of one phase.
 func summarize(name string, tallies []tally) Phase {

@@ -55,7 +55,7 @@ func BenchmarkProxy(b *testing.B) {
 
 func BenchmarkCookieSeal(b *testing.B) {
 	c, _ := newCookieCodec(nil)
-	v := stickyValue{deadline: time.Now().Unix(), client: 42, target: "app-1"}
+	v := stickyValue{deadline: time.Now().UnixMilli(), client: 42, target: "app-1"}
 	buf := make([]byte, 0, maxCookieValue)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -65,7 +65,7 @@ func BenchmarkCookieSeal(b *testing.B) {
 
 func BenchmarkCookieOpen(b *testing.B) {
 	c, _ := newCookieCodec(nil)
-	value := string(c.appendSeal(nil, purposeDuration, stickyValue{deadline: time.Now().Unix(), client: 42, target: "app-1"}))
+	value := string(c.appendSeal(nil, purposeDuration, stickyValue{deadline: time.Now().UnixMilli(), client: 42, target: "app-1"}))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, ok := c.open(value, purposeDuration, func(b []byte) string { return "app-1" }); !ok {

@@ -18,7 +18,7 @@ import (
 // Layout before base64url (no padding):
 //
 //	nonce (12 random bytes) | sealed(plaintext) | GCM tag (16 bytes)
-//	plaintext = purpose (1) | deadline, unix seconds (8) | client (8) | target name
+//	plaintext = purpose (1) | deadline, unix milliseconds (8) | client (8) | target name
 //
 // The purpose byte keeps an AWSALB value from being replayed as AWSALBAPP-0
 // and versions the layout.
@@ -71,7 +71,7 @@ func newCookieCodec(keys [][]byte) (*cookieCodec, error) {
 
 // stickyValue is what a cookie value carries.
 type stickyValue struct {
-	deadline int64  // unix seconds after which the value no longer binds
+	deadline int64  // unix milliseconds from which the value no longer binds
 	client   uint64 // random label of the client, stable while it is sticky
 	target   string // target name
 }

@@ -84,7 +84,7 @@ func TestCookieOneSpelling(t *testing.T) {
 
 func TestCookieLongestName(t *testing.T) {
 	c, _ := newCookieCodec(nil)
-	v := stickyValue{deadline: time.Now().Unix(), client: 1, target: strings.Repeat("n", maxTargetName)}
+	v := stickyValue{deadline: time.Now().UnixMilli(), client: 1, target: strings.Repeat("n", maxTargetName)}
 	value := string(c.appendSeal(nil, purposeDuration, v))
 	if len(value) > maxCookieValue {
 		t.Fatalf("value of %d characters, more than maxCookieValue %d", len(value), maxCookieValue)

@@ -104,7 +104,7 @@ func TestDurationBadCookies(t *testing.T) {
 	}
 	own, _ := newCookieCodec([][]byte{key})
 	seal := func(c *cookieCodec, purpose byte, v stickyValue) string { return string(c.appendSeal(nil, purpose, v)) }
-	valid := seal(own, purposeDuration, stickyValue{deadline: time.Now().Add(time.Hour).Unix(), client: 7, target: "app-2"})
+	valid := seal(own, purposeDuration, stickyValue{deadline: time.Now().Add(time.Hour).UnixMilli(), client: 7, target: "app-2"})
 
 	cases := []struct {
 		name, value string
@@ -113,9 +113,9 @@ func TestDurationBadCookies(t *testing.T) {
 		{"plain target name", "app-2"},
 		{"truncated", valid[:len(valid)-4]},
 		{"bit flipped", flip(valid)},
-		{"expired", seal(own, purposeDuration, stickyValue{deadline: time.Now().Add(-time.Second).Unix(), client: 7, target: "app-2"})},
-		{"foreign key", seal(foreign, purposeDuration, stickyValue{deadline: time.Now().Add(time.Hour).Unix(), client: 7, target: "app-2"})},
-		{"app cookie value", seal(own, purposeApp, stickyValue{deadline: time.Now().Add(time.Hour).Unix(), client: 7, target: "app-2"})},
+		{"expired", seal(own, purposeDuration, stickyValue{deadline: time.Now().Add(-time.Second).UnixMilli(), client: 7, target: "app-2"})},
+		{"foreign key", seal(foreign, purposeDuration, stickyValue{deadline: time.Now().Add(time.Hour).UnixMilli(), client: 7, target: "app-2"})},
+		{"app cookie value", seal(own, purposeApp, stickyValue{deadline: time.Now().Add(time.Hour).UnixMilli(), client: 7, target: "app-2"})},
 		{"empty", ""},
 		{"huge", strings.Repeat("A", 5000)},
 	}
@@ -168,15 +168,15 @@ func TestDurationEnforcedInside(t *testing.T) {
 	if !ok {
 		t.Fatal("own cookie does not open")
 	}
-	if d := time.Until(time.Unix(v.deadline, 0)); d > 2*time.Second || d < 0 {
-		t.Errorf("deadline inside the cookie is %v away, want within the 1s duration (rounded up to the second)", d)
+	if d := time.Until(time.UnixMilli(v.deadline)); d > time.Second || d < 0 {
+		t.Errorf("deadline inside the cookie is %v away, want within the 1s duration", d)
 	}
 	if v.target != body {
 		t.Errorf("cookie names %q, want %q", v.target, body)
 	}
 	// Once the deadline has passed, the same value no longer binds: the
 	// request is a new one, whatever the browser still sends.
-	waitFor(t, "the deadline to pass", func() bool { return time.Now().Unix() > v.deadline })
+	waitFor(t, "the deadline to pass", func() bool { return time.Now().UnixMilli() >= v.deadline })
 	stuck := r.metrics.decisions.WithLabelValues(decisionStuck)
 	before := counterValue(t, stuck)
 	do(t, http.DefaultClient, "GET", r.url+"/", map[string]string{"Cookie": "AWSALB=" + value})

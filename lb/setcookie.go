@@ -49,10 +49,10 @@ func (cw *cookieWriter) attrsAt(now time.Time) *cookieAttrs {
 	return a
 }
 
-// deadline is when a binding made at now for d ends, rounded up to the
-// second: the cookie carries whole seconds.
+// deadline is when a binding made at now for d ends, in unix milliseconds:
+// a client is bound for d, not a second more.
 func deadline(now time.Time, d time.Duration) int64 {
-	return now.Add(d + time.Second - 1).Unix()
+	return now.Add(d).UnixMilli()
 }
 
 // setDuration appends AWSALB and AWSALBCORS binding client to target for d.

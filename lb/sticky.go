@@ -75,7 +75,7 @@ func decide(s *Stickiness, h http.Header, snap *snapshot, codec *cookieCodec, no
 		return res
 	}
 	res.client = v.client
-	if v.deadline < now.Unix() {
+	if now.UnixMilli() >= v.deadline {
 		return res
 	}
 	t := snap.byName[v.target]

@@ -27,7 +27,7 @@ func TestDecide(t *testing.T) {
 	}
 	now := time.Unix(1_800_000_000, 0)
 	seal := func(purpose byte, target string, deadline time.Time) string {
-		return string(codec.appendSeal(nil, purpose, stickyValue{deadline: deadline.Unix(), client: 42, target: target}))
+		return string(codec.appendSeal(nil, purpose, stickyValue{deadline: deadline.UnixMilli(), client: 42, target: target}))
 	}
 	later := now.Add(time.Hour)
 	duration := &Stickiness{Mode: StickyDuration, Duration: time.Hour}
@@ -51,7 +51,8 @@ func TestDecide(t *testing.T) {
 		{"duration: AWSALB wins over CORS", duration, healthy3, "AWSALBCORS=" + seal(purposeDuration, "c", later) + "; AWSALB=" + seal(purposeDuration, "a", later), decisionStuck, "a", 42},
 		{"duration: quoted value", duration, healthy3, `AWSALB="` + seal(purposeDuration, "b", later) + `"`, decisionStuck, "b", 42},
 		{"duration: expired", duration, healthy3, "AWSALB=" + seal(purposeDuration, "b", now.Add(-time.Second)), decisionNew, "", 42},
-		{"duration: deadline this second still binds", duration, healthy3, "AWSALB=" + seal(purposeDuration, "b", now), decisionStuck, "b", 42},
+		{"duration: a millisecond before the deadline still binds", duration, healthy3, "AWSALB=" + seal(purposeDuration, "b", now.Add(time.Millisecond)), decisionStuck, "b", 42},
+		{"duration: at the deadline no longer binds", duration, healthy3, "AWSALB=" + seal(purposeDuration, "b", now), decisionNew, "", 42},
 		{"duration: forged", duration, healthy3, "AWSALB=b", decisionNew, "", 0},
 		{"duration: app value refused", duration, healthy3, "AWSALB=" + seal(purposeApp, "b", later), decisionNew, "", 0},
 		{"duration: unhealthy target", duration, []state{stateHealthy, stateUnhealthy, stateHealthy}, "AWSALB=" + seal(purposeDuration, "b", later), decisionRestuck, "", 42},
