@@ -1,8 +1,16 @@
 package lb
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,4 +94,98 @@ func BenchmarkSetDuration(b *testing.B) {
 		h["Set-Cookie"] = h["Set-Cookie"][:0]
 		cw.setDuration(h, now, "app-1", 42, time.Hour)
 	}
+}
+
+// BenchmarkServe measures the whole proxy path as scripts/bench-lb.sh loads
+// it: the frontend reading a kept-alive client's request, the balancer, the
+// exchange with a target in a child process, and the response written back.
+// The clients are raw connections with a parser that does not allocate, so
+// that allocs/op are the balancer's.
+func BenchmarkServe(b *testing.B) {
+	backend := startChild(b, "app-1", "127.0.0.1:0")
+	for _, mode := range []string{StickyNone, StickyDuration} {
+		b.Run(mode, func(b *testing.B) {
+			lb, err := New(Config{Targets: []Target{{Name: "app-1", URL: backend.url}}, Sticky: mode, PassiveFailover: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			lb.pool.observe(lb.pool.all[0], true, "bench", 1, 1)
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- lb.Serve(ctx, l, nil) }()
+			defer func() {
+				cancel()
+				<-done
+			}()
+			req := "GET / HTTP/1.1\r\nHost: lb.test\r\nUser-Agent: bench\r\nAccept: */*\r\n"
+			if mode != StickyNone {
+				rec := httptest.NewRecorder()
+				lb.ServeHTTP(rec, httptest.NewRequest("GET", "http://lb.test/", nil))
+				var pairs []string
+				for _, c := range rec.Result().Cookies() {
+					pairs = append(pairs, c.Name+"="+c.Value)
+				}
+				req += "Cookie: " + strings.Join(pairs, "; ") + "\r\n"
+			}
+			req += "\r\n"
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				c, err := net.Dial("tcp", l.Addr().String())
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for pb.Next() {
+					if _, err := io.WriteString(c, req); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := discardResponse(br); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// discardResponse reads one response with a Content-Length and checks its
+// status, without allocating.
+func discardResponse(br *bufio.Reader) error {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(line, []byte("HTTP/1.1 200 ")) {
+		return fmt.Errorf("response %q", line)
+	}
+	length := -1
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+			length = 0
+			for _, d := range bytes.TrimSpace(v) {
+				length = 10*length + int(d-'0')
+			}
+		}
+	}
+	if length < 0 {
+		return errors.New("response without Content-Length")
+	}
+	_, err = br.Discard(length)
+	return err
 }

@@ -108,9 +108,10 @@ func isTemporary(err error) bool {
 
 func (f *frontend) newConn(nc net.Conn) *frontConn {
 	c := &frontConn{f: f, nc: nc, raddr: nc.RemoteAddr().String()}
-	c.lim.r = nc
+	sock := newSockIO(nc)
+	c.lim.r = sock
 	c.br = bufio.NewReaderSize(&c.lim, 4<<10)
-	c.bw = bufio.NewWriterSize(nc, 4<<10)
+	c.bw = bufio.NewWriterSize(sock, 4<<10)
 	c.ctx = context.WithValue(f.base, http.LocalAddrContextKey, nc.LocalAddr())
 	c.resp.conn = c
 	c.resp.header = make(http.Header)
@@ -231,7 +232,11 @@ func (c *frontConn) serve(f *frontend) {
 			c.nc.SetReadDeadline(time.Now().Add(readHeaderTimeout))
 		}
 		c.lim.limited, c.lim.n = true, maxHeaderBytes+4096-int64(c.br.Buffered())
-		req, err := http.ReadRequest(c.br)
+		req := readRequestFast(c.br)
+		var err error
+		if req == nil {
+			req, err = http.ReadRequest(c.br)
+		}
 		c.lim.limited = false
 		if err != nil {
 			c.reject(err)

@@ -156,7 +156,8 @@ func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := &clientConn{nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
+	sock := newSockIO(nc)
+	cc := &clientConn{nc: nc, br: bufio.NewReaderSize(sock, 4<<10), bw: bufio.NewWriterSize(sock, 4<<10)}
 	p.mu.Lock()
 	closed := p.closed
 	if !closed {
@@ -316,6 +317,9 @@ func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request) (*ht
 	for {
 		if _, err := br.Peek(1); err != nil {
 			return nil, staleIf(err)
+		}
+		if resp := readResponseFast(br, req); resp != nil {
+			return resp, nil
 		}
 		resp, err := http.ReadResponse(br, req)
 		if err != nil {

@@ -1,0 +1,274 @@
+package lb
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// The common request and response heads, parsed without net/http's
+// per-line allocations.
+//
+// Why: http.ReadRequest and http.ReadResponse allocate a string and a slice
+// per header line, and were the largest part of the balancer's own work per
+// request after the system calls (scripts/bench-lb.sh, perf). These parsers
+// take the plainest case only: the whole head already buffered, CRLF line
+// endings, printable ASCII, a request in origin form without a body, a
+// response with one Content-Length. The head becomes one string whose
+// substrings are the header keys (when already canonical, as they almost
+// always are) and values. Anything else, and anything they do not
+// recognise, is left unread for net/http's parser, so that every odd or
+// hostile input meets exactly the checks it met before; fasthead_test.go
+// compares both parsers on a corpus and a fuzz target.
+
+// bufferedHead returns the head at the start of br's buffer, up to and
+// including the blank line, when it is all there and has CRLF endings
+// only.
+func bufferedHead(br *bufio.Reader) ([]byte, bool) {
+	b, _ := br.Peek(br.Buffered())
+	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 {
+		return nil, false
+	}
+	return b[:end+4], true
+}
+
+// fastHeader parses the header lines of head (which starts after the first
+// line and ends with the blank line) into h, holding n values. Keys and
+// values are substrings of s, the head as a string. It reports false for
+// anything but plain "Key: value" lines of printable ASCII.
+func fastHeader(s string) (http.Header, bool) {
+	n := strings.Count(s, "\r\n") - 1
+	h := make(http.Header, n)
+	vals := make([]string, n)
+	for i := 0; ; i++ {
+		line, rest, _ := strings.Cut(s, "\r\n")
+		if line == "" {
+			return h, true
+		}
+		s = rest
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 {
+			return nil, false
+		}
+		key := line[:colon]
+		for j := 0; j < len(key); j++ {
+			if !isTokenByte(key[j]) {
+				return nil, false
+			}
+		}
+		v := line[colon+1:]
+		for j := 0; j < len(v); j++ {
+			if c := v[j]; (c < ' ' && c != '\t') || c > '~' {
+				return nil, false
+			}
+		}
+		v = strings.Trim(v, " \t")
+		key = textproto.CanonicalMIMEHeaderKey(key)
+		if vv := h[key]; vv != nil {
+			h[key] = append(vv, v)
+			continue
+		}
+		vals[i] = v
+		h[key] = vals[i : i+1 : i+1]
+	}
+}
+
+// isTokenByte reports whether c may appear in a header field name (RFC 9110
+// token).
+func isTokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// hasToken reports whether the comma-separated header values contain token,
+// compared without case, as net/http's shouldClose reads Connection.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for f := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.Trim(f, " \t"), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readRequestFast reads a bodiless HTTP/1.1 request in origin form from
+// br, as http.ReadRequest would. It returns nil and reads nothing when the
+// request is not one it takes.
+func readRequestFast(br *bufio.Reader) *http.Request {
+	head, ok := bufferedHead(br)
+	if !ok {
+		return nil
+	}
+	lineEnd := bytes.Index(head, []byte("\r\n"))
+	line := head[:lineEnd]
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 <= 0 || !bytes.HasSuffix(line, []byte(" HTTP/1.1")) {
+		return nil
+	}
+	uriEnd := len(line) - len(" HTTP/1.1")
+	if uriEnd <= sp1+1 || line[sp1+1] != '/' {
+		return nil
+	}
+	for _, c := range line[:uriEnd] {
+		if c <= ' ' && c != ' ' || c > '~' {
+			return nil
+		}
+	}
+	if bytes.IndexByte(line[sp1+1:uriEnd], ' ') >= 0 {
+		return nil
+	}
+	for _, c := range line[:sp1] {
+		if !isTokenByte(c) {
+			return nil
+		}
+	}
+	s := string(head)
+	h, ok := fastHeader(s[lineEnd+2:])
+	if !ok {
+		return nil
+	}
+	// What changes framing, or what net/http rewrites, is net/http's.
+	for _, k := range [...]string{"Content-Length", "Transfer-Encoding", "Trailer", "Pragma"} {
+		if _, ok := h[k]; ok {
+			return nil
+		}
+	}
+	hosts := h["Host"]
+	if len(hosts) > 1 {
+		return nil
+	}
+	rawURI := s[sp1+1 : uriEnd]
+	u, err := url.ParseRequestURI(rawURI)
+	if err != nil {
+		return nil
+	}
+	req := &http.Request{
+		Method:        s[:sp1],
+		URL:           u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          http.NoBody,
+		ContentLength: 0,
+		Close:         hasToken(h["Connection"], "close"),
+		RequestURI:    rawURI,
+	}
+	if len(hosts) == 1 {
+		req.Host = hosts[0]
+		delete(h, "Host")
+	}
+	br.Discard(len(head))
+	return req
+}
+
+// readResponseFast reads the head of a response to a request other than
+// HEAD with exactly one Content-Length, no Transfer-Encoding and no
+// Connection or Trailer header, as http.ReadResponse would. The body is
+// framed by the length; the caller wraps it. It returns nil and reads
+// nothing when the response is not one it takes.
+func readResponseFast(br *bufio.Reader, req *http.Request) *http.Response {
+	if req.Method == http.MethodHead || req.Method == http.MethodConnect {
+		return nil
+	}
+	head, ok := bufferedHead(br)
+	if !ok || !bytes.HasPrefix(head, []byte("HTTP/1.1 ")) {
+		return nil
+	}
+	lineEnd := bytes.Index(head, []byte("\r\n"))
+	line := head[len("HTTP/1.1 "):lineEnd]
+	// Three digits, then the end or a space and the reason.
+	if len(line) < 3 || (len(line) > 3 && line[3] != ' ') {
+		return nil
+	}
+	code := 0
+	for _, c := range line[:3] {
+		if c < '0' || c > '9' {
+			return nil
+		}
+		code = 10*code + int(c-'0')
+	}
+	// 1xx, 204 and 304 have their own framing rules: net/http's.
+	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
+		return nil
+	}
+	for _, c := range line {
+		if (c < ' ' && c != '\t') || c > '~' {
+			return nil
+		}
+	}
+	s := string(head)
+	h, ok := fastHeader(s[lineEnd+2:])
+	if !ok {
+		return nil
+	}
+	for _, k := range [...]string{"Transfer-Encoding", "Connection", "Trailer"} {
+		if _, ok := h[k]; ok {
+			return nil
+		}
+	}
+	cl := h["Content-Length"]
+	if len(cl) != 1 || cl[0] == "" || len(cl[0]) > 18 {
+		return nil
+	}
+	length, err := strconv.ParseUint(cl[0], 10, 63)
+	if err != nil || cl[0][0] == '+' {
+		return nil
+	}
+	resp := &http.Response{
+		Status:        strings.TrimLeft(s[len("HTTP/1.1 "):lineEnd], " "),
+		StatusCode:    code,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		ContentLength: int64(length),
+		Request:       req,
+	}
+	br.Discard(len(head))
+	if length == 0 {
+		resp.Body = http.NoBody
+	} else {
+		resp.Body = &lengthBody{r: br, n: int64(length)}
+	}
+	return resp
+}
+
+// lengthBody is a response body of a known length read from a kept-alive
+// connection: it ends in io.EOF after exactly that many bytes, and in
+// io.ErrUnexpectedEOF when the connection ends first.
+type lengthBody struct {
+	r io.Reader
+	n int64
+}
+
+func (b *lengthBody) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n -= int64(n)
+	if b.n == 0 {
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (b *lengthBody) Close() error { return nil }

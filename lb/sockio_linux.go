@@ -1,0 +1,137 @@
+//go:build linux
+
+package lb
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// sockIO reads and writes a connection's socket with raw system calls,
+// still waiting through the runtime's network poller (deadlines, Close and
+// EAGAIN behave as with net.Conn).
+//
+// Why: a read or write on a non-blocking socket never blocks, but through
+// net.Conn it goes through syscall.Syscall, which tells the scheduler the
+// thread may block. On loopback a write runs the receiver's whole TCP input
+// path and often loses the CPU to the process it wakes; the scheduler's
+// monitor then sees a "long" system call, hands the P to another thread and
+// stays on its 20 µs polling interval. scripts/bench-lb.sh measured that
+// churn at about a tenth of the balancer's CPU. HAProxy, the yardstick,
+// makes the same calls without it.
+type sockIO struct {
+	r sockHalf // the reader's state
+	w sockHalf // the writer's, apart: a body may be written while the answer is read
+}
+
+// sockHalf is one direction's call in progress.
+type sockHalf struct {
+	buf  []byte
+	n    int
+	err  syscall.Errno
+	fn   func(fd uintptr) bool             // one attempt: false to wait for the poller
+	wait func(func(fd uintptr) bool) error // the RawConn's Read or Write
+}
+
+// newSockIO returns the reader and writer to use for nc: a sockIO when nc is
+// a socket, else nc itself.
+func newSockIO(nc net.Conn) io.ReadWriter {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nc
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nc
+	}
+	s := &sockIO{}
+	s.r.fn, s.r.wait = s.r.readFD, rc.Read
+	s.w.fn, s.w.wait = s.w.writeFD, rc.Write
+	return s
+}
+
+// ioSync orders reads after the writes they answer for the race detector,
+// as the syscall package does with its own.
+var ioSync atomic.Int64
+
+func (h *sockHalf) readFD(fd uintptr) bool {
+	for {
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&h.buf[0])), uintptr(len(h.buf)))
+		switch e {
+		case 0:
+			h.n = int(r)
+			return true
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			h.err = e
+			return true
+		}
+	}
+}
+
+func (h *sockHalf) writeFD(fd uintptr) bool {
+	for h.n < len(h.buf) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&h.buf[h.n])), uintptr(len(h.buf)-h.n))
+		switch e {
+		case 0:
+			h.n += int(r)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			h.err = e
+			return true
+		}
+	}
+	return true
+}
+
+// run makes one call with p, through the poller, and returns the bytes
+// moved and the first error.
+func (h *sockHalf) run(p []byte) (int, error) {
+	h.buf, h.n, h.err = p, 0, 0
+	err := h.wait(h.fn)
+	n := h.n
+	if err == nil && h.err != 0 {
+		err = h.err
+	}
+	h.buf = nil
+	return n, err
+}
+
+func (s *sockIO) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := s.r.run(p)
+	if raceEnabled {
+		ioSync.Add(1)
+	}
+	if errno, ok := err.(syscall.Errno); ok {
+		return 0, os.NewSyscallError("read", errno)
+	}
+	if err == nil && n == 0 {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+func (s *sockIO) Write(p []byte) (int, error) {
+	if raceEnabled {
+		ioSync.Add(1)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := s.w.run(p)
+	if errno, ok := err.(syscall.Errno); ok {
+		err = os.NewSyscallError("write", errno)
+	}
+	return n, err
+}
