@@ -56,11 +56,9 @@ func fastHeader(s string) (http.Header, bool) {
 		if colon <= 0 {
 			return nil, false
 		}
-		key := line[:colon]
-		for j := 0; j < len(key); j++ {
-			if !isTokenByte(key[j]) {
-				return nil, false
-			}
+		key, ok := canonicalKey(line[:colon])
+		if !ok {
+			return nil, false
 		}
 		v := line[colon+1:]
 		for j := 0; j < len(v); j++ {
@@ -69,7 +67,6 @@ func fastHeader(s string) (http.Header, bool) {
 			}
 		}
 		v = strings.Trim(v, " \t")
-		key = textproto.CanonicalMIMEHeaderKey(key)
 		if vv := h[key]; vv != nil {
 			h[key] = append(vv, v)
 			continue
@@ -77,6 +74,27 @@ func fastHeader(s string) (http.Header, bool) {
 		vals[i] = v
 		h[key] = vals[i : i+1 : i+1]
 	}
+}
+
+// canonicalKey returns key in the canonical form of
+// textproto.CanonicalMIMEHeaderKey, without allocating when it already is
+// (as nearly every client sends it), and false when key is not a token.
+func canonicalKey(key string) (string, bool) {
+	upper, canonical := true, true
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !isTokenByte(c) {
+			return "", false
+		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			canonical = false
+		}
+		upper = c == '-'
+	}
+	if !canonical {
+		key = textproto.CanonicalMIMEHeaderKey(key)
+	}
+	return key, true
 }
 
 // isTokenByte reports whether c may appear in a header field name (RFC 9110

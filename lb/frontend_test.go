@@ -60,6 +60,21 @@ func TestFrontendProtocol(t *testing.T) {
 				t.Errorf("second body %q, want app-1", bodyOf(rs[1]))
 			}
 		}},
+		// The connection's header map is reused: nothing of one response
+		// may reach the next.
+		{"no header carried over", "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET", 2, []int{200, 200}, func(t *testing.T, rs []*http.Response) {
+			if len(rs[0].Header["Set-Cookie"]) != 1 {
+				t.Errorf("login response cookies %q, want the app's one", rs[0].Header["Set-Cookie"])
+			}
+			if c := rs[1].Header["Set-Cookie"]; len(c) != 0 {
+				t.Errorf("second response carries %q from the first", c)
+			}
+			for i, resp := range rs {
+				if resp.Header.Get("Date") == "" {
+					t.Errorf("response %d has no Date", i+1)
+				}
+			}
+		}},
 		{"Connection: close ends the connection", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET", 2, []int{200}, nil},
 		{"HTTP/1.0 without keep-alive", "GET / HTTP/1.0\r\n\r\n", "GET", 2, []int{200}, func(t *testing.T, rs []*http.Response) {
 			if !rs[0].Close {
@@ -139,5 +154,41 @@ func TestFrontendClosesOnShutdown(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := br.ReadByte(); err == nil {
 		t.Error("idle keep-alive connection still open after shutdown")
+	}
+}
+
+// TestFrontendDateOnOwnAnswers: the balancer's own answer (here a 502 after
+// its target died) has a Date, although the connection's previous response,
+// a target's, brought its own.
+func TestFrontendDateOnOwnAnswers(t *testing.T) {
+	bs, ts := backends(t, 1)
+	r := serve(t, Config{Targets: ts})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	get := func() *http.Response {
+		t.Helper()
+		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		return resp
+	}
+	if resp := get(); resp.StatusCode != 200 || resp.Header.Get("Date") == "" {
+		t.Fatalf("first response %d, Date %q", resp.StatusCode, resp.Header.Get("Date"))
+	}
+	bs[0].kill()
+	resp := get()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("after the kill: %d, want 502", resp.StatusCode)
+	}
+	if resp.Header.Get("Date") == "" {
+		t.Error("the balancer's 502 has no Date")
 	}
 }

@@ -37,7 +37,17 @@ var (
 )
 
 func (w *response) reset(req *http.Request) {
-	clear(w.header)
+	// The header map keeps its keys with empty values, so that copying
+	// the next target's headers reuses their slices instead of allocating
+	// (writeHeaders skips empty ones); a map grown by odd responses is
+	// dropped.
+	if len(w.header) > maxKeptHeaderKeys {
+		w.header = make(http.Header)
+	} else {
+		for k, v := range w.header {
+			w.header[k] = v[:0]
+		}
+	}
 	*w = response{conn: w.conn, req: req, header: w.header, length: -1}
 	// HTTP/1.0 keeps the connection only when asked to; a client that
 	// sent Connection: close is told so.
@@ -91,7 +101,7 @@ func (w *response) WriteHeader(code int) {
 	} else if !w.req.ProtoAtLeast(1, 1) {
 		w.header["Connection"] = []string{"keep-alive"}
 	}
-	if _, ok := w.header["Date"]; !ok {
+	if len(w.header["Date"]) == 0 {
 		w.header["Date"] = []string{w.conn.f.httpDate(time.Now())}
 	}
 	bw := w.conn.bw
@@ -99,6 +109,10 @@ func (w *response) WriteHeader(code int) {
 	writeHeaders(bw, w.header)
 	bw.WriteString("\r\n")
 }
+
+// maxKeptHeaderKeys bounds the header keys a connection's response keeps
+// between requests.
+const maxKeptHeaderKeys = 32
 
 var errBodyTooLong = errors.New("lb: response body longer than its Content-Length")
 

@@ -59,12 +59,21 @@ func deadline(now time.Time, d time.Duration) int64 {
 // ALB refreshes both on every response (sliding expiry).
 func (cw *cookieWriter) setDuration(h http.Header, now time.Time, target string, client uint64, d time.Duration) {
 	a := cw.attrsAt(now)
-	var buf [len(cookieLBCORS) + 1 + maxCookieValue]byte
-	line := append(buf[:0], cookieLBCORS...)
-	line = append(line, '=')
-	line = cw.codec.appendSeal(line, purposeDuration, stickyValue{deadline: deadline(now, d), client: client, target: target})
-	value := line[len(cookieLBCORS)+1:]
-	h["Set-Cookie"] = append(h["Set-Cookie"], cookieLB+"="+string(value)+a.plain, string(line)+a.cors)
+	// Both lines are built in one buffer and become one string: one
+	// allocation instead of two.
+	var buf [2*(len(cookieLBCORS)+1+maxCookieValue) + 160]byte
+	lines := append(buf[:0], cookieLB...)
+	lines = append(lines, '=')
+	lines = cw.codec.appendSeal(lines, purposeDuration, stickyValue{deadline: deadline(now, d), client: client, target: target})
+	value := lines[len(cookieLB)+1:]
+	lines = append(lines, a.plain...)
+	first := len(lines)
+	lines = append(lines, cookieLBCORS...)
+	lines = append(lines, '=')
+	lines = append(lines, value...)
+	lines = append(lines, a.cors...)
+	s := string(lines)
+	h["Set-Cookie"] = append(h["Set-Cookie"], s[:first], s[first:])
 }
 
 // setApp appends AWSALBAPP-0 binding client to target for d, and
