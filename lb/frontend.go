@@ -59,6 +59,7 @@ type frontConn struct {
 	state atomic.Int32
 	ctx   context.Context // the connection's context: base plus the local address
 	raddr string          // nc.RemoteAddr(), once
+	rdl   time.Time       // the read deadline set last (zero: none)
 	resp  response        // reused for every request of the connection
 }
 
@@ -223,13 +224,13 @@ func (c *frontConn) serve(f *frontend) {
 			wait = readHeaderTimeout
 		}
 		first = false
-		c.nc.SetReadDeadline(time.Now().Add(wait))
+		c.setReadDeadline(wait)
 		if _, err := c.br.Peek(1); err != nil {
 			return
 		}
 		c.state.Store(connActive)
 		if !headBuffered(c.br) {
-			c.nc.SetReadDeadline(time.Now().Add(readHeaderTimeout))
+			c.setReadDeadline(readHeaderTimeout)
 		}
 		c.lim.limited, c.lim.n = true, maxHeaderBytes+4096-int64(c.br.Buffered())
 		req := readRequestFast(c.br)
@@ -250,7 +251,7 @@ func (c *frontConn) serve(f *frontend) {
 			// Bodies are read for as long as they take, as with
 			// http.Server without a ReadTimeout. A request without one
 			// leaves the deadline: nothing reads until the next request.
-			c.nc.SetReadDeadline(time.Time{})
+			c.setReadDeadline(0)
 		}
 		req.RemoteAddr = c.raddr
 		keep := c.handle(f, req)
@@ -262,6 +263,32 @@ func (c *frontConn) serve(f *frontend) {
 			return
 		}
 	}
+}
+
+// setReadDeadline sets the read deadline to timeout from now, or none for
+// 0, except when the one in force ends less than a 60th of the timeout
+// earlier, which it keeps: on a busy keep-alive connection that is one
+// runtime timer update a second rather than one a request.
+func (c *frontConn) setReadDeadline(timeout time.Duration) {
+	c.rdl = keepDeadline(c.nc.SetReadDeadline, c.rdl, timeout)
+}
+
+// keepDeadline sets a deadline timeout from now (none for 0) with set,
+// unless cur, the one in force, is no later than that and less than a 60th
+// of the timeout earlier. It returns the deadline in force.
+func keepDeadline(set func(time.Time) error, cur time.Time, timeout time.Duration) time.Time {
+	if timeout == 0 {
+		if !cur.IsZero() {
+			set(time.Time{})
+		}
+		return time.Time{}
+	}
+	d := time.Now().Add(timeout)
+	if !cur.IsZero() && !d.Before(cur) && d.Sub(cur) < timeout/60 {
+		return cur
+	}
+	set(d)
+	return d
 }
 
 // handle runs one request and finishes its response; it reports whether

@@ -45,6 +45,7 @@ type clientConn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	idleAt time.Time
+	dl     time.Time // the deadline set last (zero: none)
 }
 
 func newConnPool(addr string) *connPool {
@@ -131,6 +132,9 @@ func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, wat
 		if err != nil {
 			return nil, err
 		}
+		if reused && req.Body != nil {
+			cc.setDeadline(0) // a past deadline would fail the peek
+		}
 		if reused && req.Body != nil && !cc.alive() {
 			// A body cannot be sent twice: make sure before writing it.
 			p.discard(cc)
@@ -139,7 +143,7 @@ func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, wat
 			}
 			reused = false
 		}
-		resp, err := p.exchange(ctx, cc, req, now, headerTimeout, watch)
+		resp, err := p.exchange(ctx, cc, req, headerTimeout, watch)
 		if err == nil {
 			return resp, nil
 		}
@@ -171,6 +175,15 @@ func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
 	return cc, nil
 }
 
+// setDeadline sets the connection's deadline timeout from now, or none for
+// 0, as keepDeadline does: a response whose body is already buffered leaves
+// the header deadline in place for the next exchange, so that a busy
+// connection updates its runtime timer about once a second rather than
+// twice a request.
+func (cc *clientConn) setDeadline(timeout time.Duration) {
+	cc.dl = keepDeadline(cc.nc.SetDeadline, cc.dl, timeout)
+}
+
 // alive peeks at an idle connection without blocking: a connection the
 // target closed or reset reads EOF or an error at once, a live one has
 // nothing to read (EAGAIN).
@@ -196,13 +209,13 @@ func (cc *clientConn) alive() bool {
 }
 
 // exchange writes req on cc and reads the response head.
-func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration, watch bool) (*http.Response, error) {
+func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, headerTimeout time.Duration, watch bool) (*http.Response, error) {
 	var stop func() bool
 	if watch {
 		// A client that leaves, or a shutdown, interrupts the exchange.
 		stop = context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
 	}
-	resp, writeErr, err := exchangeHead(ctx, cc, req, now, headerTimeout)
+	resp, writeErr, err := exchangeHead(ctx, cc, req, headerTimeout)
 	if err != nil {
 		if stop != nil {
 			stop()
@@ -212,7 +225,15 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 		}
 		return nil, err
 	}
-	cc.nc.SetDeadline(time.Time{})
+	switch {
+	case writeErr != nil:
+		// The body's writer set a read deadline of its own.
+		cc.nc.SetDeadline(time.Time{})
+		cc.dl = time.Time{}
+	case resp.ContentLength < 0 || int64(cc.br.Buffered()) < resp.ContentLength:
+		// The body is still to come, for as long as it takes.
+		cc.setDeadline(0)
+	}
 	body := &connBody{rc: resp.Body, cc: cc, pool: p, stop: stop, writeErr: writeErr, reusable: !resp.Close && !req.Close}
 	resp.Body = body
 	if resp.ContentLength == 0 || req.Method == http.MethodHead {
@@ -227,11 +248,9 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 //
 // The head must arrive within headerTimeout of the request being written,
 // as with http.Transport's ResponseHeaderTimeout: an upload may take longer.
-func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration) (resp *http.Response, writeErr chan error, err error) {
+func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, headerTimeout time.Duration) (resp *http.Response, writeErr chan error, err error) {
 	if req.Body == nil {
-		if err := cc.nc.SetDeadline(now.Add(headerTimeout)); err != nil {
-			return nil, nil, err
-		}
+		cc.setDeadline(headerTimeout)
 		if err := writeRequest(cc.bw, req); err != nil {
 			return nil, nil, err
 		}
@@ -239,6 +258,7 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now ti
 		// The target may answer before it has read the whole body (413,
 		// a redirect): read while the body is written, as
 		// http.Transport does.
+		cc.setDeadline(0)
 		writeErr = make(chan error, 1)
 		go func() {
 			err := writeRequest(cc.bw, req)

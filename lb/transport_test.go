@@ -184,3 +184,25 @@ func TestConnPoolHeaderTimeout(t *testing.T) {
 		t.Errorf("silent target: err %v, want a timeout", err)
 	}
 }
+
+// TestConnPoolKeptDeadline: a connection whose last response left its
+// header deadline in place gets a fresh one for its next exchange, however
+// long it waited in the pool.
+func TestConnPoolKeptDeadline(t *testing.T) {
+	var conns atomic.Int32
+	p := rawTarget(t, func(c net.Conn) {
+		conns.Add(1)
+		answerRequests(c, 10)
+	})
+	for i := range 4 {
+		if i > 0 {
+			time.Sleep(60 * time.Millisecond) // more than the timeout, over two waits
+		}
+		if got, err := get(t, p, "GET", nil, 100*time.Millisecond); err != nil || got != "ok" {
+			t.Fatalf("request %d: %q, %v", i, got, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want the one kept alive", n)
+	}
+}
