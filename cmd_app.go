@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -18,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"stickylab/app"
+	"stickylab/lab"
 	"stickylab/sessionstore"
 )
 
@@ -33,6 +36,7 @@ const (
 	appMaxHeaderBytes    = 64 << 10
 	appShutdownTimeout   = 10 * time.Second
 	appStartPingTimeout  = 2 * time.Second
+	appParentPoll        = 500 * time.Millisecond
 )
 
 // runApp runs one application instance until ctx is done, then shuts it
@@ -64,6 +68,11 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError{fmt.Errorf("app: invalid -session-key: %v", err)}
 	}
+	ctx, cancel, err := watchParent(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -172,6 +181,38 @@ func sessionKeys(s string, log *slog.Logger) ([][]byte, error) {
 		keys = append(keys, []byte(k))
 	}
 	return keys, nil
+}
+
+// watchParent returns ctx, also cancelled once the process whose PID is in
+// lab.ParentPIDEnv is no longer this one's parent. The lab sets it where
+// there is no Pdeathsig (all but Linux), so that an instance does not outlive
+// a lab killed with SIGKILL: an orphan gets a new parent, which polling
+// Getppid notices portably. Unset: ctx as it is.
+func watchParent(ctx context.Context, log *slog.Logger) (context.Context, context.CancelFunc, error) {
+	v, ok := os.LookupEnv(lab.ParentPIDEnv)
+	if !ok {
+		return ctx, func() {}, nil
+	}
+	pid, err := strconv.Atoi(v)
+	if err != nil || pid <= 0 {
+		return nil, nil, usageError{fmt.Errorf("app: invalid value %q for %s: must be a process ID", v, lab.ParentPIDEnv)}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		tick := time.NewTicker(appParentPoll)
+		defer tick.Stop()
+		// Checked at once too: the parent may have died before we started.
+		for os.Getppid() == pid {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+		log.Info("app: parent process gone, shutting down", "parent", pid)
+		cancel()
+	}()
+	return ctx, cancel, nil
 }
 
 // checkInstanceName accepts names that read well on the page and in a

@@ -6,12 +6,16 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"stickylab/lab"
 )
 
 func TestAppFlagErrors(t *testing.T) {
@@ -30,6 +34,7 @@ func TestAppFlagErrors(t *testing.T) {
 		{"empty session key", nil, []string{"-session-key", "k1,,k2"}, "invalid -session-key: key 2 is empty"},
 		{"bad redis URL", nil, []string{"-store", "redis", "-redis-url", "http://127.0.0.1:6379"}, `invalid -redis-url: sessionstore: redis URL: scheme "http" not supported`},
 		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
+		{"bad parent PID", map[string]string{lab.ParentPIDEnv: "lab"}, nil, `invalid value "lab" for ` + lab.ParentPIDEnv},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,6 +147,47 @@ func TestAppRuns(t *testing.T) {
 				}
 			case <-time.After(20 * time.Second):
 				t.Fatal("runApp did not return after cancel")
+			}
+		})
+	}
+}
+
+// TestAppExitsWhenOrphaned: with lab.ParentPIDEnv set, the app serves while
+// that process is its parent and shuts down by itself once it is not. The
+// test process is never its own parent, so its PID stands for a dead lab.
+func TestAppExitsWhenOrphaned(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		parent    int
+		wantAlive bool
+	}{
+		{"parent alive", os.Getppid(), true},
+		{"parent gone", os.Getpid(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(lab.ParentPIDEnv, strconv.Itoa(tt.parent))
+			var stderr syncBuffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- runApp(ctx, []string{"-listen", "127.0.0.1:0"}, io.Discard, &stderr) }()
+			select {
+			case err := <-done:
+				if tt.wantAlive {
+					t.Fatalf("runApp returned %v with its parent alive; log:\n%s", err, stderr.String())
+				}
+				if err != nil || !strings.Contains(stderr.String(), "parent process gone") {
+					t.Errorf("runApp returned %v, want nil after logging the parent gone; log:\n%s", err, stderr.String())
+				}
+				return
+			case <-time.After(3 * appParentPoll):
+			}
+			if !tt.wantAlive {
+				t.Fatalf("runApp still running %v after its parent was gone", 3*appParentPoll)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("runApp returned %v after cancel, want nil", err)
 			}
 		})
 	}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -218,7 +217,7 @@ func startDemo(t *testing.T, bin string, args []string) *demoProc {
 	d.cmd = exec.Command(bin, append([]string{"demo", "-listen", d.listen, "-admin", d.admin}, args...)...)
 	d.cmd.Stdout = d.out
 	d.cmd.Stderr = d.out
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	d.cmd.SysProcAttr = dieWithTest()
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

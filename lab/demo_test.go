@@ -34,7 +34,7 @@ func startDemo(t *testing.T, args ...string) *demoProcess {
 	args = append([]string{"demo", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-instances", "2"}, args...)
 	cmd := exec.Command(stickylab, args...)
 	// Should the test itself die, the demo goes with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = dieWithTest()
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -26,7 +26,7 @@ func (f *Fleet) start(ctx context.Context, in *instance) error {
 	args = append(args, f.cfg.Args...)
 	cmd := exec.Command(f.cfg.Binary, args...)
 	cmd.Env = f.env()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.SysProcAttr = childAttr()
 	out := &childOutput{log: f.cfg.Logger.With("instance", in.name)}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = time.Second // the output pipe, should a grandchild hold it
@@ -114,8 +114,14 @@ func (f *Fleet) awaitReady(ctx context.Context, in *instance, exited <-chan stru
 	}
 }
 
+// ParentPIDEnv names the variable through which the lab gives an instance
+// its PID on systems without Pdeathsig (all but Linux): "stickylab app"
+// exits once its parent is no longer that process, rather than live on as an
+// orphan of a lab killed with SIGKILL. It is not a flag.
+const ParentPIDEnv = "STICKYLAB_PARENT_PID"
+
 // env is the instances' environment: the lab's without STICKYLAB_*, then
-// the session key and cfg.Env.
+// the session key, the lab's PID where watchParent, and cfg.Env.
 func (f *Fleet) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -125,6 +131,9 @@ func (f *Fleet) env() []string {
 	}
 	if f.cfg.SessionKey != "" {
 		env = append(env, "STICKYLAB_SESSION_KEY="+f.cfg.SessionKey)
+	}
+	if watchParent {
+		env = append(env, ParentPIDEnv+"="+strconv.Itoa(os.Getpid()))
 	}
 	return append(env, f.cfg.Env...)
 }

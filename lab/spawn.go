@@ -8,13 +8,14 @@ import (
 
 // spawner starts child processes from a single OS thread that outlives them.
 //
-// Children are started with Pdeathsig=SIGKILL so that they die with the lab
-// even when the lab itself is killed with SIGKILL. But the kernel sends that
-// signal when the *thread* that forked the child exits, not the process
-// (prctl(2), PR_SET_PDEATHSIG; golang/go#27505), and the Go runtime ends a
-// thread whenever a goroutine locked to it returns. Forking from one locked
-// goroutine that stays alive until the fleet stops makes "the parent died"
-// mean what it says.
+// On Linux, children are started with Pdeathsig=SIGKILL so that they die
+// with the lab even when the lab itself is killed with SIGKILL. But the
+// kernel sends that signal when the *thread* that forked the child exits, not
+// the process (prctl(2), PR_SET_PDEATHSIG; golang/go#27505), and the Go
+// runtime ends a thread whenever a goroutine locked to it returns. Forking
+// from one locked goroutine that stays alive until the fleet stops makes "the
+// parent died" mean what it says. Elsewhere there is no Pdeathsig, and the
+// thread does no harm.
 type spawner struct {
 	reqs chan spawnRequest
 	done chan struct{}

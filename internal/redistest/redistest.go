@@ -67,7 +67,7 @@ func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 func (s *Server) start(bin, conf string) {
 	s.t.Helper()
 	cmd := exec.Command(bin, conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = serverAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatalf("redistest: %v", err)
