@@ -194,9 +194,9 @@ func readRequestFast(br *bufio.Reader) *http.Request {
 // readResponseFast reads the head of a response to a request other than
 // HEAD with exactly one Content-Length, no Transfer-Encoding and no
 // Connection or Trailer header, as http.ReadResponse would. The body is
-// framed by the length; the caller wraps it. It returns nil and reads
+// framed by the length, in body when not nil; the caller wraps it. It returns nil and reads
 // nothing when the response is not one it takes.
-func readResponseFast(br *bufio.Reader, req *http.Request) *http.Response {
+func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody) *http.Response {
 	if req.Method == http.MethodHead || req.Method == http.MethodConnect {
 		return nil
 	}
@@ -255,9 +255,13 @@ func readResponseFast(br *bufio.Reader, req *http.Request) *http.Response {
 		Request:       req,
 	}
 	br.Discard(len(head))
-	if length == 0 {
+	switch {
+	case length == 0:
 		resp.Body = http.NoBody
-	} else {
+	case body != nil:
+		*body = lengthBody{r: br, n: int64(length)}
+		resp.Body = body
+	default:
 		resp.Body = &lengthBody{r: br, n: int64(length)}
 	}
 	return resp

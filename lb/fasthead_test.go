@@ -146,13 +146,13 @@ func TestReadResponseFastTakesCommonResponses(t *testing.T) {
 	for _, in := range fastResponses {
 		br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 		br.Peek(1)
-		if readResponseFast(br, get) == nil {
+		if readResponseFast(br, get, nil) == nil {
 			t.Errorf("not taken by the fast path: %q", in)
 		}
 	}
 	br := bufio.NewReaderSize(strings.NewReader(fastResponses[0]), 64<<10)
 	br.Peek(1)
-	if readResponseFast(br, httpRequest(t, "HEAD")) != nil {
+	if readResponseFast(br, httpRequest(t, "HEAD"), nil) != nil {
 		t.Errorf("the answer to HEAD was taken by the fast path")
 	}
 }
@@ -162,7 +162,7 @@ func TestReadResponseFastLeavesTheRest(t *testing.T) {
 	for _, in := range slowResponses {
 		br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 		br.Peek(1)
-		if readResponseFast(br, get) != nil {
+		if readResponseFast(br, get, nil) != nil {
 			t.Errorf("taken by the fast path: %q", in)
 		}
 	}
@@ -205,7 +205,7 @@ func checkResponseParse(t *testing.T, in, method string) {
 	req := httpRequest(t, method)
 	br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 	br.Peek(1)
-	got := readResponseFast(br, req)
+	got := readResponseFast(br, req, new(lengthBody))
 	if got == nil {
 		if rest, _ := io.ReadAll(br); string(rest) != in {
 			t.Fatalf("fast path refused %q but consumed %d bytes", in, len(in)-len(rest))

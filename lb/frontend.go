@@ -317,6 +317,9 @@ func (c *frontConn) handle(f *frontend, req *http.Request) bool {
 	}
 	// Like http.Server: read what the handler left of the body, up to a
 	// point, to keep the connection; beyond it, close.
+	if req.Body == http.NoBody {
+		return true
+	}
 	n, err := io.CopyN(io.Discard, req.Body, 256<<10)
 	return n < 256<<10 && (err == nil || errors.Is(err, io.EOF))
 }

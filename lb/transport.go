@@ -46,7 +46,13 @@ type clientConn struct {
 	bw     *bufio.Writer
 	idleAt time.Time
 	dl     time.Time // the deadline set last (zero: none)
+
+	deferrer writeDeferrer // nil where the socket cannot defer writes
 }
+
+// A writeDeferrer holds what is written until the next read, which sends it
+// (sockio_linux.go).
+type writeDeferrer interface{ deferWrite(on bool) }
 
 func newConnPool(addr string) *connPool {
 	return &connPool{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}, open: make(map[*clientConn]struct{})}
@@ -162,6 +168,7 @@ func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
 	}
 	sock := newSockIO(nc)
 	cc := &clientConn{nc: nc, br: bufio.NewReaderSize(sock, 4<<10), bw: bufio.NewWriterSize(sock, 4<<10)}
+	cc.deferrer, _ = sock.(writeDeferrer)
 	p.mu.Lock()
 	closed := p.closed
 	if !closed {
@@ -215,7 +222,10 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 		// A client that leaves, or a shutdown, interrupts the exchange.
 		stop = context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
 	}
-	resp, writeErr, err := exchangeHead(ctx, cc, req, headerTimeout)
+	// Allocated before the exchange, so that a body of known length can be
+	// framed inside it: one allocation for both.
+	body := &connBody{cc: cc, pool: p, stop: stop}
+	resp, writeErr, err := exchangeHead(ctx, cc, req, headerTimeout, &body.fixed)
 	if err != nil {
 		if stop != nil {
 			stop()
@@ -234,7 +244,7 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 		// The body is still to come, for as long as it takes.
 		cc.setDeadline(0)
 	}
-	body := &connBody{rc: resp.Body, cc: cc, pool: p, stop: stop, writeErr: writeErr, reusable: !resp.Close && !req.Close}
+	body.rc, body.writeErr, body.reusable = resp.Body, writeErr, !resp.Close && !req.Close
 	resp.Body = body
 	if resp.ContentLength == 0 || req.Method == http.MethodHead {
 		body.finish(true)
@@ -248,10 +258,18 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 //
 // The head must arrive within headerTimeout of the request being written,
 // as with http.Transport's ResponseHeaderTimeout: an upload may take longer.
-func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, headerTimeout time.Duration) (resp *http.Response, writeErr chan error, err error) {
+func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, headerTimeout time.Duration, body *lengthBody) (resp *http.Response, writeErr chan error, err error) {
 	if req.Body == nil {
 		cc.setDeadline(headerTimeout)
-		if err := writeRequest(cc.bw, req); err != nil {
+		if cc.deferrer != nil {
+			// Sent by readResponse's first read.
+			cc.deferrer.deferWrite(true)
+		}
+		err := writeRequest(cc.bw, req)
+		if cc.deferrer != nil {
+			cc.deferrer.deferWrite(false)
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -259,7 +277,7 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, header
 		// a redirect): read while the body is written, as
 		// http.Transport does.
 		cc.setDeadline(0)
-		writeErr = make(chan error, 1)
+		done := make(chan error, 1) // not writeErr itself: a result captured by the goroutine would be on the heap for every request
 		go func() {
 			err := writeRequest(cc.bw, req)
 			if err == nil {
@@ -267,10 +285,11 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, header
 			} else {
 				cc.nc.Close() // the reader must not wait for an answer to half a request
 			}
-			writeErr <- err
+			done <- err
 		}()
+		writeErr = done
 	}
-	resp, err = readResponse(ctx, cc.br, req)
+	resp, err = readResponse(ctx, cc.br, req, body)
 	if err != nil {
 		if writeErr != nil {
 			cc.nc.Close() // unblocks the writer
@@ -333,12 +352,12 @@ func writeHead(bw *bufio.Writer, req *http.Request) {
 // readResponse reads a response head, passing 1xx informational responses
 // (100 Continue, 103 Early Hints) to the request's trace as http.Transport
 // does, so that ReverseProxy forwards them.
-func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request) (*http.Response, error) {
+func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body *lengthBody) (*http.Response, error) {
 	for {
 		if _, err := br.Peek(1); err != nil {
 			return nil, staleIf(err)
 		}
-		if resp := readResponseFast(br, req); resp != nil {
+		if resp := readResponseFast(br, req, body); resp != nil {
 			return resp, nil
 		}
 		resp, err := http.ReadResponse(br, req)
@@ -376,6 +395,7 @@ type connBody struct {
 	writeErr chan error  // the request body's writer, nil without a body
 	reusable bool
 	done     bool
+	fixed    lengthBody // rc, when the fast head parser framed the body
 }
 
 func (b *connBody) Read(p []byte) (int, error) {
