@@ -150,7 +150,8 @@ func (b *Balancer) send(req *http.Request, t *target) (*http.Response, error) {
 	if t.conns == nil || req.Header["Upgrade"] != nil {
 		return b.transport.RoundTrip(req)
 	}
-	return t.conns.roundTrip(req, targetTimeout, !exchangeOf(req).front)
+	ex := exchangeOf(req)
+	return t.conns.roundTrip(req, targetTimeout, !ex.front, ex.sent)
 }
 
 // retarget returns a shallow copy of req sent to t: a RoundTripper must not

@@ -29,7 +29,7 @@ type portString struct {
 //
 // out is the outbound request's header, from which ReverseProxy has already
 // removed the client's X-Forwarded-* headers; in is the inbound request.
-func (b *Balancer) setForwarded(out http.Header, in *http.Request) {
+func (b *Balancer) setForwarded(out http.Header, in *http.Request, now time.Time) {
 	// One backing array for the four values saves three allocations.
 	vals := make([]string, 4)
 	n := 0
@@ -52,7 +52,7 @@ func (b *Balancer) setForwarded(out http.Header, in *http.Request) {
 	if port := b.listenerPort(in); port != "" {
 		set("X-Forwarded-Port", port)
 	}
-	set("X-Amzn-Trace-Id", traceID(in.Header.Get("X-Amzn-Trace-Id"), time.Now()))
+	set("X-Amzn-Trace-Id", traceID(first(in.Header, "X-Amzn-Trace-Id"), now))
 }
 
 // listenerPort returns the port of the listener that accepted in, "" when

@@ -270,20 +270,24 @@ func (c *frontConn) serve(f *frontend) {
 // earlier, which it keeps: on a busy keep-alive connection that is one
 // runtime timer update a second rather than one a request.
 func (c *frontConn) setReadDeadline(timeout time.Duration) {
-	c.rdl = keepDeadline(c.nc.SetReadDeadline, c.rdl, timeout)
+	c.rdl = keepDeadline(c.nc.SetReadDeadline, c.rdl, timeout, time.Time{})
 }
 
 // keepDeadline sets a deadline timeout from now (none for 0) with set,
 // unless cur, the one in force, is no later than that and less than a 60th
-// of the timeout earlier. It returns the deadline in force.
-func keepDeadline(set func(time.Time) error, cur time.Time, timeout time.Duration) time.Time {
+// of the timeout earlier. It returns the deadline in force. A zero now is
+// read from the clock.
+func keepDeadline(set func(time.Time) error, cur time.Time, timeout time.Duration, now time.Time) time.Time {
 	if timeout == 0 {
 		if !cur.IsZero() {
 			set(time.Time{})
 		}
 		return time.Time{}
 	}
-	d := time.Now().Add(timeout)
+	if now.IsZero() {
+		now = time.Now()
+	}
+	d := now.Add(timeout)
 	if !cur.IsZero() && !d.Before(cur) && d.Sub(cur) < timeout/60 {
 		return cur
 	}
@@ -343,7 +347,7 @@ func checkRequest(req *http.Request) (int, string) {
 	if strings.ContainsAny(req.Host, " \t\r\n/\\,") {
 		return http.StatusBadRequest, "malformed Host header"
 	}
-	if e := req.Header.Get("Expect"); e != "" && !strings.EqualFold(e, "100-continue") {
+	if e := first(req.Header, "Expect"); e != "" && !strings.EqualFold(e, "100-continue") {
 		return http.StatusExpectationFailed, "unsupported Expect header"
 	}
 	return 0, ""

@@ -56,7 +56,7 @@ func (b *Balancer) rewrite(pr *httputil.ProxyRequest) {
 	ex := exchangeOf(pr.In)
 	pr.Out.URL.Scheme = ex.target.scheme
 	pr.Out.URL.Host = ex.target.host
-	b.setForwarded(pr.Out.Header, pr.In)
+	b.setForwarded(pr.Out.Header, pr.In, ex.start)
 	b.setStickinessHeader(pr.Out.Header, ex)
 }
 

@@ -77,14 +77,14 @@ func (w *response) WriteHeader(code int) {
 	w.status = code
 	w.wroteHeader = true
 	w.bodyless = w.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified || code < 200
-	if cl := w.header.Get("Content-Length"); cl != "" {
+	if cl := first(w.header, "Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			w.length = n
 		} else {
 			w.header.Del("Content-Length")
 		}
 	}
-	if w.header.Get("Connection") == "close" {
+	if first(w.header, "Connection") == "close" {
 		w.closeAfter = true
 	}
 	switch {
@@ -225,7 +225,10 @@ func writeHeaders(bw *bufio.Writer, h http.Header) {
 			continue
 		}
 		for _, v := range vs {
-			if i := strings.IndexAny(v, "\r\n"); i >= 0 {
+			if i := strings.IndexByte(v, '\n'); i >= 0 {
+				v = v[:i]
+			}
+			if i := strings.IndexByte(v, '\r'); i >= 0 {
 				v = v[:i]
 			}
 			bw.WriteString(k)
@@ -234,6 +237,15 @@ func writeHeaders(bw *bufio.Writer, h http.Header) {
 			bw.WriteString("\r\n")
 		}
 	}
+}
+
+// first is h.Get(key) for a key already in canonical form, without
+// canonicalizing it again.
+func first(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // httpDate is the Date header value of now, formatted once a second.

@@ -127,19 +127,23 @@ var errStaleConn = errors.New("lb: kept-alive connection closed by the target")
 // target never got it (the race of keep-alive timeouts, which
 // http.Transport retries the same way).
 //
+// now is the time the request is sent, read once by the caller.
+//
 // With watch set, the request's context interrupts the exchange when done
 // (a client that left); the frontend, which notices no such thing, leaves
 // it unset and stops exchanges with closeAll at shutdown instead.
-func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, watch bool) (*http.Response, error) {
+func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, watch bool, now time.Time) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
-		now := time.Now()
+		if attempt > 0 {
+			now = time.Now()
+		}
 		cc, reused, err := p.get(ctx, now)
 		if err != nil {
 			return nil, err
 		}
 		if reused && req.Body != nil {
-			cc.setDeadline(0) // a past deadline would fail the peek
+			cc.setDeadline(0, now) // a past deadline would fail the peek
 		}
 		if reused && req.Body != nil && !cc.alive() {
 			// A body cannot be sent twice: make sure before writing it.
@@ -149,7 +153,7 @@ func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, wat
 			}
 			reused = false
 		}
-		resp, err := p.exchange(ctx, cc, req, headerTimeout, watch)
+		resp, err := p.exchange(ctx, cc, req, now, headerTimeout, watch)
 		if err == nil {
 			return resp, nil
 		}
@@ -187,8 +191,8 @@ func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
 // the header deadline in place for the next exchange, so that a busy
 // connection updates its runtime timer about once a second rather than
 // twice a request.
-func (cc *clientConn) setDeadline(timeout time.Duration) {
-	cc.dl = keepDeadline(cc.nc.SetDeadline, cc.dl, timeout)
+func (cc *clientConn) setDeadline(timeout time.Duration, now time.Time) {
+	cc.dl = keepDeadline(cc.nc.SetDeadline, cc.dl, timeout, now)
 }
 
 // alive peeks at an idle connection without blocking: a connection the
@@ -216,7 +220,7 @@ func (cc *clientConn) alive() bool {
 }
 
 // exchange writes req on cc and reads the response head.
-func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, headerTimeout time.Duration, watch bool) (*http.Response, error) {
+func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration, watch bool) (*http.Response, error) {
 	var stop func() bool
 	if watch {
 		// A client that leaves, or a shutdown, interrupts the exchange.
@@ -225,7 +229,7 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 	// Allocated before the exchange, so that a body of known length can be
 	// framed inside it: one allocation for both.
 	body := &connBody{cc: cc, pool: p, stop: stop}
-	resp, writeErr, err := exchangeHead(ctx, cc, req, headerTimeout, &body.fixed)
+	resp, writeErr, err := exchangeHead(ctx, cc, req, now, headerTimeout, &body.fixed)
 	if err != nil {
 		if stop != nil {
 			stop()
@@ -242,7 +246,7 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 		cc.dl = time.Time{}
 	case resp.ContentLength < 0 || int64(cc.br.Buffered()) < resp.ContentLength:
 		// The body is still to come, for as long as it takes.
-		cc.setDeadline(0)
+		cc.setDeadline(0, now)
 	}
 	body.rc, body.writeErr, body.reusable = resp.Body, writeErr, !resp.Close && !req.Close
 	resp.Body = body
@@ -258,9 +262,9 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 //
 // The head must arrive within headerTimeout of the request being written,
 // as with http.Transport's ResponseHeaderTimeout: an upload may take longer.
-func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, headerTimeout time.Duration, body *lengthBody) (resp *http.Response, writeErr chan error, err error) {
+func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration, body *lengthBody) (resp *http.Response, writeErr chan error, err error) {
 	if req.Body == nil {
-		cc.setDeadline(headerTimeout)
+		cc.setDeadline(headerTimeout, now)
 		if cc.deferrer != nil {
 			// Sent by readResponse's first read.
 			cc.deferrer.deferWrite(true)
@@ -276,7 +280,7 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, header
 		// The target may answer before it has read the whole body (413,
 		// a redirect): read while the body is written, as
 		// http.Transport does.
-		cc.setDeadline(0)
+		cc.setDeadline(0, now)
 		done := make(chan error, 1) // not writeErr itself: a result captured by the goroutine would be on the heap for every request
 		go func() {
 			err := writeRequest(cc.bw, req)

@@ -123,7 +123,7 @@ func get(t *testing.T, p *connPool, method string, body io.Reader, timeout time.
 	if body == nil {
 		req.Body = nil
 	}
-	resp, err := p.roundTrip(req, timeout, true)
+	resp, err := p.roundTrip(req, timeout, true, time.Now())
 	if err != nil {
 		return "", err
 	}
