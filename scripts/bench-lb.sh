@@ -236,4 +236,4 @@ awk '
 		ok = (cr <= 1.5 && rr >= 0.8)
 		printf "\nlb duration vs haproxy: %.2fx the CPU per request (target <= 1.5x), %.2fx the requests/s (target >= 0.8x): %s\n", cr, rr, ok ? "target met" : "target MISSED"
 		exit ok ? 0 : 3
-	}' "$summary" || { [ "${BENCH_ENFORCE:-0}" = 1 ] && exit 1; }
+	}' "$summary" || { [ "${BENCH_ENFORCE:-0}" != 1 ] || exit 1; }

@@ -36,4 +36,7 @@ go test -race -count=1 -timeout 20m ./...
 echo "== benchmarks (one short pass, to prove they run)"
 go test -run '^$' -bench . -benchtime 50x -benchmem ./...
 
+echo "== scripts/bench-lb.sh (one short round, to prove it runs; the target is judged on a quiet machine, see the README)"
+scripts/bench-lb.sh -d 1
+
 echo "== ci.sh: all checks passed"
