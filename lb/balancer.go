@@ -7,7 +7,8 @@
 // stickiness setting, a server-sent event stream and Prometheus metrics.
 //
 // The request path, in the order a request walks it: frontend.go (the
-// proxy listener's HTTP/1.1 server), sticky.go (which target the cookie
+// proxy listener's HTTP/1.1 server, with fasthead.go for plain heads and
+// sockio_linux.go for the socket calls), sticky.go (which target the cookie
 // names), selector.go (the algorithm, for everything else), proxy.go
 // (httputil.ReverseProxy with Rewrite, forwarded.go's headers, setcookie.go
 // and cookie.go on the response), failover.go and transport.go (the
