@@ -6,7 +6,9 @@
 # nocache", and "stickylab lb" in none, duration and app mode. Sticky runs
 # send the cookies a first response set, as a browser would. For each proxy
 # the CPU time it spent (utime+stime from /proc/PID/stat) is divided by the
-# requests wrk completed.
+# requests wrk completed; so is that of the three backends together and of
+# wrk, because on a machine this small what a proxy makes the others spend
+# per request weighs on its requests/s as much as its own CPU does.
 #
 # Target (issue 3): lb in duration mode spends at most 1.5x HAProxy's CPU per
 # request and serves at least 0.8x its requests/s.
@@ -85,14 +87,34 @@ wait_line() {
 # cpu_ticks PID: utime+stime of the process, in clock ticks.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
+# backend_ticks: cpu_ticks of the three backends together.
+backend_ticks() {
+	local s=0 p
+	for p in "${backend_pids[@]}"; do s=$((s + $(cpu_ticks "$p"))); done
+	echo "$s"
+}
+
+# children_ms FILE: the CPU time of this shell's finished children (wrk) in
+# FILE, the output of times, in ms. (times must run in this shell, not in a
+# command substitution's subshell.)
+children_ms() {
+	awk 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60000 + a[2] * 1000 }
+		printf "%d\n", t
+	}' "$1"
+}
+
 echo "== building" >&2
 go build -o "$work/stickylab" .
 go build -o "$work/benchbackend" ./scripts/benchbackend
 
 backend_ports=()
+backend_pids=()
 for i in 1 2 3; do
 	"$work/benchbackend" -name "b$i" >"$work/backend$i.addr" &
 	pids+=($!)
+	backend_pids+=($!)
 	addr=$(wait_line "$work/backend$i.addr" "127.0.0.1:")
 	backend_ports+=("${addr##*:}")
 done
@@ -103,19 +125,25 @@ clk=$(getconf CLK_TCK)
 
 # bench NAME URL PID COOKIE: a warm-up second, then the measured run.
 bench() {
-	local name=$1 url=$2 pid=$3 cookie=$4 hdr=() out before after
+	local name=$1 url=$2 pid=$3 cookie=$4 hdr=() out before after bbefore bafter wbefore wafter
 	[ -n "$cookie" ] && hdr=(-H "Cookie: $cookie")
 	timeout 20 wrk -t1 -c"$conns" -d1s "${hdr[@]}" "$url" >/dev/null
 	before=0
 	[ "$pid" != - ] && before=$(cpu_ticks "$pid")
+	bbefore=$(backend_ticks)
+	times >"$work/times.before"
 	out=$(timeout $((duration + 30)) wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "$url")
 	after=0
 	[ "$pid" != - ] && after=$(cpu_ticks "$pid")
+	bafter=$(backend_ticks)
+	times >"$work/times.after"
+	wbefore=$(children_ms "$work/times.before") wafter=$(children_ms "$work/times.after")
 	if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
 		echo "bench-lb: $name had errors:" >&2
 		grep "Non-2xx\|Socket errors" <<<"$out" >&2
 	fi
-	awk -v name="$name" -v ticks=$((after - before)) -v clk="$clk" -v proxy="$pid" '
+	awk -v name="$name" -v ticks=$((after - before)) -v clk="$clk" -v proxy="$pid" \
+		-v bticks=$((bafter - bbefore)) -v wms=$((wafter - wbefore)) '
 		function us(v) {
 			if (v ~ /us$/) return v + 0
 			if (v ~ /ms$/) return v * 1000
@@ -128,7 +156,9 @@ bench() {
 		$1 == "99%" { p99 = us($2) }
 		END {
 			cpu = (proxy == "-" || n == 0) ? -1 : ticks * 1e6 / clk / n
-			printf "%s %d %.0f %.0f %.0f %.1f\n", name, n, rps, p50, p99, cpu
+			bcpu = n == 0 ? -1 : bticks * 1e6 / clk / n
+			wcpu = n == 0 ? -1 : wms * 1000 / n
+			printf "%s %d %.0f %.0f %.0f %.1f %.1f %.1f\n", name, n, rps, p50, p99, cpu, bcpu, wcpu
 		}' <<<"$out" >>"$results"
 	echo "   $name done" >&2
 }
@@ -217,15 +247,16 @@ latency() { awk -v v="$1" 'BEGIN { if (v >= 1000) printf "%.2fms", v / 1000; els
 
 echo
 echo "wrk -t1 -c$conns, ${duration}s per run, $rounds round(s) (medians), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-12s %10s %10s %10s %10s %14s\n" target requests "req/s" p50 p99 "CPU us/req"
+printf "%-12s %10s %10s %10s %10s %14s %14s %14s\n" target requests "req/s" p50 p99 "CPU us/req" "backends us" "wrk us"
 summary="$work/summary"
 : >"$summary"
 for name in direct haproxy lb-none lb-duration lb-app; do
 	n=$(median "$name" 2) rps=$(median "$name" 3) p50=$(median "$name" 4) p99=$(median "$name" 5) cpu=$(median "$name" 6)
+	bcpu=$(median "$name" 7) wcpu=$(median "$name" 8)
 	echo "$name $rps $cpu" >>"$summary"
 	cpu_text=$cpu
 	[ "$name" = direct ] && cpu_text=-
-	printf "%-12s %10s %10s %10s %10s %14s\n" "$name" "$n" "$rps" "$(latency "$p50")" "$(latency "$p99")" "$cpu_text"
+	printf "%-12s %10s %10s %10s %10s %14s %14s %14s\n" "$name" "$n" "$rps" "$(latency "$p50")" "$(latency "$p99")" "$cpu_text" "$bcpu" "$wcpu"
 done
 
 awk '
