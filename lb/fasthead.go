@@ -27,8 +27,7 @@ import (
 // compares both parsers on a corpus and a fuzz target.
 
 // bufferedHead returns the head at the start of br's buffer, up to and
-// including the blank line, when it is all there and has CRLF endings
-// only.
+// including the blank line, when it is all there.
 func bufferedHead(br *bufio.Reader) ([]byte, bool) {
 	b, _ := br.Peek(br.Buffered())
 	end := bytes.Index(b, []byte("\r\n\r\n"))
@@ -123,9 +122,10 @@ func hasToken(values []string, token string) bool {
 // readRequestFast reads a bodiless HTTP/1.1 request in origin form from
 // br, as http.ReadRequest would. It returns nil and reads nothing when the
 // request is not one it takes.
-func readRequestFast(br *bufio.Reader) *http.Request {
-	head, ok := bufferedHead(br)
-	if !ok {
+//
+// head is br's buffered head (bufferedHead), nil when it is not all there.
+func readRequestFast(br *bufio.Reader, head []byte) *http.Request {
+	if head == nil {
 		return nil
 	}
 	lineEnd := bytes.Index(head, []byte("\r\n"))

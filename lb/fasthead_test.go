@@ -51,7 +51,7 @@ func TestReadRequestFastTakesCommonRequests(t *testing.T) {
 	for _, in := range fastRequests {
 		br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 		br.Peek(1)
-		if readRequestFast(br) == nil {
+		if readRequestFast(br, bufferedHeadOrNil(br)) == nil {
 			t.Errorf("not taken by the fast path: %q", in)
 		}
 	}
@@ -61,7 +61,7 @@ func TestReadRequestFastLeavesTheRest(t *testing.T) {
 	for _, in := range slowRequests {
 		br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 		br.Peek(1)
-		if readRequestFast(br) != nil {
+		if readRequestFast(br, bufferedHeadOrNil(br)) != nil {
 			t.Errorf("taken by the fast path: %q", in)
 		}
 	}
@@ -87,7 +87,7 @@ func checkRequestParse(t *testing.T, in string) {
 	t.Helper()
 	br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 	br.Peek(1)
-	got := readRequestFast(br)
+	got := readRequestFast(br, bufferedHeadOrNil(br))
 	if got == nil {
 		if rest, _ := io.ReadAll(br); string(rest) != in {
 			t.Fatalf("fast path refused %q but consumed %d bytes", in, len(in)-len(rest))
@@ -236,4 +236,10 @@ func checkResponseParse(t *testing.T, in, method string) {
 	if string(gotRest) != string(wantRest) {
 		t.Fatalf("%q: left %q, net/http %q", in, gotRest, wantRest)
 	}
+}
+
+// bufferedHeadOrNil is what the frontend passes to readRequestFast.
+func bufferedHeadOrNil(br *bufio.Reader) []byte {
+	head, _ := bufferedHead(br)
+	return head
 }

@@ -2,7 +2,6 @@ package lb
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -229,11 +228,12 @@ func (c *frontConn) serve(f *frontend) {
 			return
 		}
 		c.state.Store(connActive)
-		if !headBuffered(c.br) {
+		head, whole := bufferedHead(c.br)
+		if !whole {
 			c.setReadDeadline(readHeaderTimeout)
 		}
 		c.lim.limited, c.lim.n = true, maxHeaderBytes+4096-int64(c.br.Buffered())
-		req := readRequestFast(c.br)
+		req := readRequestFast(c.br, head)
 		var err error
 		if req == nil {
 			req, err = http.ReadRequest(c.br)
@@ -326,13 +326,6 @@ func (c *frontConn) handle(f *frontend, req *http.Request) bool {
 	}
 	n, err := io.CopyN(io.Discard, req.Body, 256<<10)
 	return n < 256<<10 && (err == nil || errors.Is(err, io.EOF))
-}
-
-// headBuffered reports whether the whole request head is already read,
-// which is the common case: then no header timeout needs setting.
-func headBuffered(br *bufio.Reader) bool {
-	b, _ := br.Peek(br.Buffered())
-	return bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
 // checkRequest refuses what http.Server refuses before any handler runs.

@@ -27,12 +27,10 @@ type sockIO struct {
 	r sockHalf // the reader's state
 	w sockHalf // the writer's, apart: a body may be written while the answer is read
 
-	// Writes held for the next read (deferWrite): it sends them from
-	// inside its wait, see sendThenRead.
+	// Writes held for the next read (deferWrite), which sends them from
+	// inside its wait (sendThenRead): pend.buf the bytes, pend.n those sent.
 	deferring bool
-	pend      []byte
-	sent      int
-	werr      syscall.Errno
+	pend      sockHalf
 	sendRead  func(fd uintptr) bool
 }
 
@@ -129,35 +127,26 @@ func (s *sockIO) deferWrite(on bool) { s.deferring = on }
 // sendThenRead is the RawConn.Read callback of a Read with writes pending:
 // the first call sends them and asks to wait; the others read.
 func (s *sockIO) sendThenRead(fd uintptr) bool {
-	if s.sent == len(s.pend) {
+	p := &s.pend
+	if p.n == len(p.buf) {
 		return s.r.readFD(fd)
 	}
-	for s.sent < len(s.pend) {
-		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&s.pend[s.sent])), uintptr(len(s.pend)-s.sent))
-		switch e {
-		case 0:
-			s.sent += int(r)
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return true // Read sends the rest, waiting for room
-		default:
-			s.werr = e
-			return true
-		}
+	if !p.writeFD(fd) {
+		return true // the socket buffer is full: Read sends the rest, waiting for room
 	}
-	return false
+	return p.err != 0 // sent: wait for the answer
 }
 
 // sendPending sends the held writes, then reads into p as sendThenRead does.
 // It reports done false when the read is still to be made.
 func (s *sockIO) sendPending(p []byte) (n int, done bool, err error) {
-	s.sent, s.werr = 0, 0
+	s.pend.n, s.pend.err = 0, 0
 	s.r.buf, s.r.n, s.r.err = p, 0, 0
 	err = s.r.wait(s.sendRead)
 	n, rerr := s.r.n, s.r.err
 	s.r.buf = nil
-	pend, sent, werr := s.pend, s.sent, s.werr
-	s.pend = s.pend[:0]
+	pend, sent, werr := s.pend.buf, s.pend.n, s.pend.err
+	s.pend.buf = s.pend.buf[:0]
 	switch {
 	case werr != 0:
 		return 0, true, os.NewSyscallError("write", werr)
@@ -185,7 +174,7 @@ func (s *sockIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if len(s.pend) > 0 {
+	if len(s.pend.buf) > 0 {
 		n, done, err := s.sendPending(p)
 		if raceEnabled {
 			ioSync.Add(1)
@@ -215,7 +204,7 @@ func (s *sockIO) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	if s.deferring {
-		s.pend = append(s.pend, p...)
+		s.pend.buf = append(s.pend.buf, p...)
 		return len(p), nil
 	}
 	n, err := s.w.run(p)

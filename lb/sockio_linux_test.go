@@ -61,16 +61,15 @@ func TestSockIODeferredWrite(t *testing.T) {
 		if err != nil || string(buf[:n]) != "answer" {
 			t.Fatalf("%d bytes: read %q, %v; want the answer", size, buf[:n], err)
 		}
-		if len(s.pend) != 0 {
-			t.Fatalf("%d bytes still pending after the read", len(s.pend))
+		if len(s.pend.buf) != 0 {
+			t.Fatalf("%d bytes still pending after the read", len(s.pend.buf))
 		}
 	}
 
 	client, server := tcpPair(t)
 	s := newSockIO(client).(*sockIO)
 	server.(*net.TCPConn).SetLinger(0)
-	server.Close() // RST
-	time.Sleep(50 * time.Millisecond)
+	server.Close() // RST, delivered on loopback before Close returns
 	s.deferWrite(true)
 	s.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
 	s.deferWrite(false)
