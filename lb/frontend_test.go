@@ -86,6 +86,10 @@ func TestFrontendProtocol(t *testing.T) {
 				t.Errorf("HEAD Content-Length %d, want the GET's 5", rs[0].ContentLength)
 			}
 		}},
+		// A target that switches protocols on a plain request gets a 502
+		// (ReverseProxy), and its connection, which no longer speaks
+		// HTTP, is not used again.
+		{"a target's unasked 101", "GET /switch HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET", 2, []int{502, 200}, nil},
 		{"missing Host", "GET / HTTP/1.1\r\n\r\n", "GET", 1, []int{400}, nil},
 		{"garbage", "HELLO\r\n\r\n", "GET", 1, []int{400}, nil},
 		{"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "GET", 1, []int{505}, nil},

@@ -84,6 +84,17 @@ func newBackend(t *testing.T, name string) *backend {
 		rw.Flush()
 		io.Copy(conn, rw) // echo until the client closes
 	})
+	mux.HandleFunc("/switch", func(w http.ResponseWriter, r *http.Request) {
+		// Switches protocols although the request asked for no upgrade.
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\n\r\n")
+		rw.Flush()
+		io.Copy(io.Discard, rw)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if be.die.Load() {
 			io.Copy(io.Discard, r.Body)

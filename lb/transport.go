@@ -248,7 +248,11 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 		// The body is still to come, for as long as it takes.
 		cc.setDeadline(0, now)
 	}
-	body.rc, body.writeErr, body.reusable = resp.Body, writeErr, !resp.Close && !req.Close
+	// After a 101 the connection speaks another protocol: never reused,
+	// even when the handler refuses the switch (ReverseProxy does for an
+	// upgrade nobody asked for).
+	body.rc, body.writeErr = resp.Body, writeErr
+	body.reusable = !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
 	resp.Body = body
 	if resp.ContentLength == 0 || req.Method == http.MethodHead {
 		body.finish(true)
