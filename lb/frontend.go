@@ -60,7 +60,21 @@ type frontConn struct {
 	raddr string          // nc.RemoteAddr(), once
 	rdl   time.Time       // the read deadline set last (zero: none)
 	resp  response        // reused for every request of the connection
+
+	held     heldReader // the socket's reader when it can hold a wait open (Linux)
+	inHold   bool       // serving inside held's wait: no hijack
+	declined bool       // the fast parser declined the buffered head
 }
+
+// heldReader is a socket reader that can run work inside one wait for
+// readability (sockIO.holdRead).
+type heldReader interface {
+	holdRead(f func() bool) error
+}
+
+// errWouldBlock is what a heldReader's Read returns inside holdRead when
+// nothing has arrived yet.
+var errWouldBlock = errors.New("lb: no data yet")
 
 func newFrontend(b *Balancer, base context.Context) *frontend {
 	return &frontend{handler: b, log: b.log, base: base, conns: make(map[*frontConn]struct{})}
@@ -110,6 +124,7 @@ func (f *frontend) newConn(nc net.Conn) *frontConn {
 	c := &frontConn{f: f, nc: nc, raddr: nc.RemoteAddr().String()}
 	sock := newSockIO(nc)
 	c.lim.r = sock
+	c.held, _ = sock.(heldReader)
 	c.br = bufio.NewReaderSize(&c.lim, 4<<10)
 	c.bw = bufio.NewWriterSize(sock, 4<<10)
 	c.ctx = context.WithValue(f.base, http.LocalAddrContextKey, nc.LocalAddr())
@@ -163,9 +178,12 @@ func (f *frontend) close(ctx context.Context) error {
 		case <-done:
 			return nil
 		case <-ctx.Done():
+			// Every read and write fails from now on; each connection
+			// closes as its goroutine ends. (Not Close: it waits for a
+			// wait held open by holdRead, under f.mu.)
 			f.mu.Lock()
 			for c := range f.conns {
-				c.nc.Close()
+				c.nc.SetDeadline(aLongTimeAgo)
 			}
 			f.mu.Unlock()
 			// Requests still waiting for their target end now.
@@ -224,37 +242,19 @@ func (c *frontConn) serve(f *frontend) {
 		}
 		first = false
 		c.setReadDeadline(wait)
-		if _, err := c.br.Peek(1); err != nil {
-			return
+		var req *http.Request
+		if c.held != nil && c.br.Buffered() == 0 {
+			var done bool
+			if req, done = c.serveHeld(f); done {
+				return
+			}
 		}
-		c.state.Store(connActive)
-		head, whole := bufferedHead(c.br)
-		if !whole {
-			c.setReadDeadline(readHeaderTimeout)
-		}
-		c.lim.limited, c.lim.n = true, maxHeaderBytes+4096-int64(c.br.Buffered())
-		req := readRequestFast(c.br, head)
-		var err error
 		if req == nil {
-			req, err = http.ReadRequest(c.br)
+			if req = c.readRequest(); req == nil {
+				return
+			}
 		}
-		c.lim.limited = false
-		if err != nil {
-			c.reject(err)
-			return
-		}
-		if status, msg := checkRequest(req); status != 0 {
-			c.writeError(status, msg)
-			return
-		}
-		if req.Body != http.NoBody {
-			// Bodies are read for as long as they take, as with
-			// http.Server without a ReadTimeout. A request without one
-			// leaves the deadline: nothing reads until the next request.
-			c.setReadDeadline(0)
-		}
-		req.RemoteAddr = c.raddr
-		keep := c.handle(f, req)
+		keep := c.serveRequest(f, req)
 		if c.resp.hijacked {
 			hijacked = true
 			return
@@ -263,6 +263,107 @@ func (c *frontConn) serve(f *frontend) {
 			return
 		}
 	}
+}
+
+// serveHeld serves requests inside one wait for the socket (holdRead) for
+// as long as they are plain: a whole head the fast parser takes, no body,
+// no upgrade, which is what keep-alive clients send nearly always. It
+// returns done when the connection is to end; otherwise the next request is
+// for the general path: req when it is already parsed (an upgrade), else
+// its first bytes are buffered.
+func (c *frontConn) serveHeld(f *frontend) (req *http.Request, done bool) {
+	err := c.held.holdRead(func() bool {
+		c.inHold = true
+		defer func() { c.inHold = false }()
+		for {
+			if c.br.Buffered() == 0 {
+				if _, err := c.br.Peek(1); err != nil {
+					if err == errWouldBlock {
+						return false // wait: whatever comes wakes it
+					}
+					done = true
+					return true
+				}
+			}
+			c.state.Store(connActive)
+			head, whole := bufferedHead(c.br)
+			next := readRequestFast(c.br, head)
+			if next == nil {
+				c.declined = whole
+				return true
+			}
+			if next.Header["Upgrade"] != nil {
+				// The upgraded connection is read by other goroutines.
+				req = next
+				return true
+			}
+			if !c.serveRequest(f, next) {
+				done = true
+				return true
+			}
+			c.state.Store(connIdle)
+			if f.shutdown.Load() {
+				done = true
+				return true
+			}
+			c.setReadDeadline(idleTimeout)
+			if c.br.Buffered() == 0 {
+				// Read all there was: wait, without a read that would
+				// find nothing.
+				return false
+			}
+		}
+	})
+	if err != nil {
+		done = true
+	}
+	return req, done
+}
+
+// readRequest reads the next request's head, which has begun to arrive, and
+// answers and returns nil when it cannot.
+func (c *frontConn) readRequest() *http.Request {
+	if _, err := c.br.Peek(1); err != nil {
+		return nil
+	}
+	c.state.Store(connActive)
+	head, whole := bufferedHead(c.br)
+	if !whole {
+		c.setReadDeadline(readHeaderTimeout)
+	}
+	c.lim.limited, c.lim.n = true, maxHeaderBytes+4096-int64(c.br.Buffered())
+	var req *http.Request
+	if !c.declined {
+		req = readRequestFast(c.br, head)
+	}
+	c.declined = false
+	var err error
+	if req == nil {
+		req, err = http.ReadRequest(c.br)
+	}
+	c.lim.limited = false
+	if err != nil {
+		c.reject(err)
+		return nil
+	}
+	return req
+}
+
+// serveRequest checks req, runs it and finishes its response; it reports
+// whether the connection may serve another.
+func (c *frontConn) serveRequest(f *frontend, req *http.Request) bool {
+	if status, msg := checkRequest(req); status != 0 {
+		c.writeError(status, msg)
+		return false
+	}
+	if req.Body != http.NoBody {
+		// Bodies are read for as long as they take, as with
+		// http.Server without a ReadTimeout. A request without one
+		// leaves the deadline: nothing reads until the next request.
+		c.setReadDeadline(0)
+	}
+	req.RemoteAddr = c.raddr
+	return c.handle(f, req)
 }
 
 // setReadDeadline sets the read deadline to timeout from now, or none for

@@ -2,9 +2,13 @@ package lb
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +39,19 @@ func rawExchange(t *testing.T, addr, raw string, n int, method string) []*http.R
 		out = append(out, resp)
 	}
 	return out
+}
+
+// dialProxy opens a connection to the balancer's proxy listener, closed
+// with the test, with a 10 s deadline.
+func dialProxy(t *testing.T, r *running) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return conn, bufio.NewReader(conn)
 }
 
 func bodyOf(resp *http.Response) string {
@@ -125,6 +142,107 @@ func TestFrontendProtocol(t *testing.T) {
 	}
 }
 
+// TestFrontendHeldConnection: a keep-alive connection whose plain requests
+// are served inside one held wait (serveHeld) also serves what must leave
+// it: a head that arrives in pieces, and an upgrade.
+func TestFrontendHeldConnection(t *testing.T) {
+	_, ts := backends(t, 1)
+	r := serve(t, Config{Targets: ts})
+	conn, br := dialProxy(t, r)
+	exchange := func(what string, pieces ...string) *http.Response {
+		t.Helper()
+		for i, p := range pieces {
+			if i > 0 {
+				time.Sleep(30 * time.Millisecond)
+			}
+			if _, err := io.WriteString(conn, p); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return resp
+	}
+	expect := func(what string, resp *http.Response, status int, body string) {
+		t.Helper()
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != status || body != "" && string(got) != body {
+			t.Fatalf("%s: %d %q, want %d %q", what, resp.StatusCode, got, status, body)
+		}
+	}
+	expect("plain", exchange("plain", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 200, "app-1")
+	expect("head in pieces", exchange("head in pieces", "GET / HTTP/1.1\r\nHo", "st: a\r\n", "\r\n"), 200, "app-1")
+	resp := exchange("upgrade", "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: status %d, want 101", resp.StatusCode)
+	}
+	io.WriteString(conn, "echo me")
+	got := make([]byte, len("echo me"))
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "echo me" {
+		t.Fatalf("upgraded connection: read %q, %v; want the echo", got, err)
+	}
+}
+
+// TestFrontendUnaskedSwitchOverTLS: an https target, reached through
+// http.Transport (whose 101 body is a connection, unlike the plain pool's),
+// switches to WebSocket on a plain GET. The client gets a 502 and keeps its
+// connection. ReverseProxy refuses the switch before any hijack; were it to
+// hijack, response.Hijack refuses a connection serveHeld holds
+// (TestHijackRefusedInHold).
+func TestFrontendUnaskedSwitchOverTLS(t *testing.T) {
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/switch" {
+			io.WriteString(w, "tls")
+			return
+		}
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		rw.Flush()
+		io.Copy(io.Discard, rw)
+	}))
+	defer ts.Close()
+	u, _ := url.Parse(ts.URL)
+	// The health checks cannot verify the test certificate: the target
+	// stays unhealthy, and, the only one, gets every request (fail-open).
+	r := serveWith(t, Config{Targets: []Target{{Name: "tls-1", URL: u}}}, func(b *Balancer) {
+		roots := x509.NewCertPool()
+		roots.AddCert(ts.Certificate())
+		b.transport.TLSClientConfig = &tls.Config{RootCAs: roots}
+	})
+	rs := rawExchange(t, r.url, "GET /switch HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 2, "GET")
+	if len(rs) != 2 || rs[0].StatusCode != http.StatusBadGateway || rs[1].StatusCode != 200 || bodyOf(rs[1]) != "tls" {
+		var got []string
+		for _, resp := range rs {
+			got = append(got, resp.Status)
+		}
+		t.Fatalf("responses %v, want a 502, then the target's 200 on the same connection", got)
+	}
+}
+
+// TestHijackRefusedInHold: a connection whose read side serveHeld holds
+// cannot be hijacked: the new owner's reads would wait for the hold, which
+// waits for the handler, which waits for the new owner.
+func TestHijackRefusedInHold(t *testing.T) {
+	server, client := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+	c := &frontConn{nc: server, inHold: true}
+	c.resp.conn = c
+	if _, _, err := c.resp.Hijack(); err == nil {
+		t.Fatal("Hijack in a hold succeeded")
+	}
+	c.inHold = false
+	if conn, _, err := c.resp.Hijack(); err != nil || conn != server {
+		t.Fatalf("Hijack outside a hold: %v, %v", conn, err)
+	}
+}
+
 // TestFrontendChunkedStream: a response of unknown length reaches the
 // client chunked and complete.
 func TestFrontendChunkedStream(t *testing.T) {
@@ -167,13 +285,7 @@ func TestFrontendClosesOnShutdown(t *testing.T) {
 func TestFrontendDateOnOwnAnswers(t *testing.T) {
 	bs, ts := backends(t, 1)
 	r := serve(t, Config{Targets: ts})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(r.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(conn)
+	conn, br := dialProxy(t, r)
 	get := func() *http.Response {
 		t.Helper()
 		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -173,6 +173,13 @@ type running struct {
 // and checks that Serve returned nil.
 func serve(t *testing.T, cfg Config) *running {
 	t.Helper()
+	return serveWith(t, cfg, nil)
+}
+
+// serveWith is serve with prepare, when not nil, called on the Balancer
+// before it serves.
+func serveWith(t *testing.T, cfg Config, prepare func(*Balancer)) *running {
+	t.Helper()
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 50 * time.Millisecond
 		cfg.HealthTimeout = 40 * time.Millisecond
@@ -180,6 +187,9 @@ func serve(t *testing.T, cfg Config) *running {
 	b, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if prepare != nil {
+		prepare(b)
 	}
 	pl := listen(t)
 	al := listen(t)

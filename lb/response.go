@@ -167,6 +167,11 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.wroteHeader {
 		return nil, nil, errors.New("lb: hijack after the response started")
 	}
+	if w.conn.inHold {
+		// A target switched protocols on a request that asked for no
+		// upgrade (serveHeld hands those that do to the general path).
+		return nil, nil, errors.New("lb: hijack of a request that asked for no upgrade")
+	}
 	w.hijacked = true
 	c := w.conn
 	c.nc.SetDeadline(time.Time{})

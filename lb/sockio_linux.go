@@ -32,6 +32,13 @@ type sockIO struct {
 	deferring bool
 	pend      sockHalf
 	sendRead  func(fd uintptr) bool
+
+	// A wait held open by holdRead: Read makes single reads on heldFD
+	// while holding is set.
+	holding bool
+	heldFD  uintptr
+	heldFn  func() bool
+	held    func(fd uintptr) bool
 }
 
 // sockHalf is one direction's call in progress.
@@ -58,6 +65,7 @@ func newSockIO(nc net.Conn) io.ReadWriter {
 	s.r.fn, s.r.wait = s.r.readFD, rc.Read
 	s.w.fn, s.w.wait = s.w.writeFD, rc.Write
 	s.sendRead = s.sendThenRead
+	s.held = s.heldAttempt
 	return s
 }
 
@@ -170,9 +178,60 @@ func (s *sockIO) sendPending(p []byte) (n int, done bool, err error) {
 	return n, true, err
 }
 
+// holdRead calls f inside one RawConn.Read: at once, and again each time
+// the socket may have become readable, until f returns true. Meanwhile Read
+// makes one read and returns errWouldBlock when nothing is there, instead of
+// waiting. It returns the wait's error (deadline, Close).
+//
+// Why: RawConn.Read (and so net.Conn's Read) clears the poller's record of
+// readiness when it starts, so a read that follows other work must first
+// try the socket to learn whether something came meanwhile: between two
+// keep-alive requests that is a read that finds nothing (EAGAIN) on nearly
+// every request. Inside one RawConn.Read the record is kept: what arrives
+// while f works wakes the next wait, so f, once it has read everything
+// there was, may wait without trying.
+//
+// While f runs the connection's read lock is held: Close from another
+// goroutine waits for f to return (SetDeadline does not), and nothing else
+// may read the connection (frontConn.serveHeld hands upgrades and bodies
+// to its general path).
+func (s *sockIO) holdRead(f func() bool) error {
+	s.heldFn = f
+	defer func() { s.holding, s.heldFn = false, nil }()
+	return s.r.wait(s.held)
+}
+
+func (s *sockIO) heldAttempt(fd uintptr) bool {
+	s.holding, s.heldFD = true, fd
+	return s.heldFn()
+}
+
+// readHeld is Read inside holdRead: one read.
+func (s *sockIO) readHeld(p []byte) (int, error) {
+	s.r.buf, s.r.n, s.r.err = p, 0, 0
+	ok := s.r.readFD(s.heldFD)
+	n, errno := s.r.n, s.r.err
+	s.r.buf = nil
+	if raceEnabled {
+		ioSync.Add(1)
+	}
+	switch {
+	case !ok:
+		return 0, errWouldBlock
+	case errno != 0:
+		return 0, os.NewSyscallError("read", errno)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
 func (s *sockIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if s.holding {
+		return s.readHeld(p)
 	}
 	if len(s.pend.buf) > 0 {
 		n, done, err := s.sendPending(p)

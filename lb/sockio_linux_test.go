@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -76,5 +77,65 @@ func TestSockIODeferredWrite(t *testing.T) {
 	_, err := s.Read(make([]byte, 64))
 	if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, io.EOF) {
 		t.Fatalf("read after writing to a reset connection: %v, want reset, broken pipe or EOF", err)
+	}
+}
+
+// arrive sends s from the peer while a holdRead callback works, and parks
+// the callback for a moment, as a proxy's does while its target answers:
+// meanwhile the runtime's poller takes the readiness from the kernel.
+func arrive(peer net.Conn, s string) {
+	io.WriteString(peer, s)
+	time.Sleep(20 * time.Millisecond)
+}
+
+// TestSockIOHoldRead: inside holdRead, Read makes one read and says when
+// nothing is there; what arrives while the callback works, after its read,
+// wakes the next wait, with no read tried first. Were the readiness lost
+// between calls, as RawConn.Read loses it when it starts, the wait would
+// last until the connection's deadline and holdRead return its error.
+func TestSockIOHoldRead(t *testing.T) {
+	client, server := tcpPair(t)
+	server.SetReadDeadline(time.Now().Add(3 * time.Second))
+	s := newSockIO(server).(*sockIO)
+	var got []string
+	buf := make([]byte, 8)
+	calls := 0
+	err := s.holdRead(func() bool {
+		calls++
+		n, err := s.Read(buf)
+		switch {
+		case calls == 1:
+			if err != errWouldBlock {
+				t.Errorf("first Read: %q, %v; want errWouldBlock", buf[:n], err)
+				return true
+			}
+			arrive(client, "a")
+			return false
+		case err == errWouldBlock:
+			return false // a wake-up for nothing: allowed, not expected
+		case err != nil:
+			t.Errorf("Read: %v", err)
+			return true
+		}
+		got = append(got, string(buf[:n]))
+		if len(got) == 1 {
+			arrive(client, "b")
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatalf("holdRead: %v after reading %q: a readiness was lost", err, got)
+	}
+	if strings.Join(got, ",") != "a,b" {
+		t.Fatalf("read %q, want a then b", got)
+	}
+	// After holdRead, Read waits again.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(client, "c")
+	}()
+	if n, err := s.Read(buf); err != nil || string(buf[:n]) != "c" {
+		t.Fatalf("Read after holdRead: %q, %v; want c", buf[:n], err)
 	}
 }
