@@ -118,6 +118,11 @@ type exchange struct {
 	retries int
 	setCkie bool // a stickiness cookie went out with the response
 	front   bool // served by the frontend, whose request context never reports a client leaving
+
+	// Where the target's response header is built: the frontend
+	// connection's storage, reused from one response to the next; nil
+	// for a new map each time.
+	targetHeader *headerScratch
 }
 
 type exchangeKey struct{}
@@ -134,6 +139,15 @@ func exchangeOf(r *http.Request) *exchange {
 	return ex
 }
 
+// targetHeader returns the storage for the response header of the
+// exchange in ctx, nil when there is none.
+func targetHeader(ctx context.Context) *headerScratch {
+	if ex, _ := ctx.Value(exchangeKey{}).(*exchange); ex != nil {
+		return ex.targetHeader
+	}
+	return nil
+}
+
 // ServeHTTP proxies r to a target: the one its stickiness cookie names when
 // that target is usable, else the one the algorithm picks. Serve uses its
 // own HTTP/1.1 server (frontend.go); ServeHTTP lets any other server, or a
@@ -147,6 +161,9 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the frontend serves it.
 func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, front bool) {
 	ex := &exchange{Context: ctx, start: time.Now(), stick: b.sticky.Load(), front: front}
+	if rw, ok := w.(*response); ok {
+		ex.targetHeader = &rw.conn.respHeader
+	}
 	snap := b.pool.load()
 	ex.sticky = decide(ex.stick, r.Header, snap, b.codec, ex.start)
 	t := ex.sticky.target

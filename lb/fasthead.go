@@ -37,14 +37,38 @@ func bufferedHead(br *bufio.Reader) ([]byte, bool) {
 	return b[:end+4], true
 }
 
+// headerScratch is a header map and the value slots behind it, which the
+// fast parsers reuse from one head to the next of a connection: the map
+// and slots of a head are garbage once its request is served, and the
+// next head's would be allocated again.
+type headerScratch struct {
+	h    http.Header
+	vals []string
+}
+
 // fastHeader parses the header lines of head (which starts after the first
-// line and ends with the blank line) into h, holding n values. Keys and
-// values are substrings of s, the head as a string. It reports false for
-// anything but plain "Key: value" lines of printable ASCII.
-func fastHeader(s string) (http.Header, bool) {
+// line and ends with the blank line) into a header of n values, in sc's
+// storage when sc is not nil. Keys and values are substrings of s, the
+// head as a string. It reports false for anything but plain "Key: value"
+// lines of printable ASCII.
+func fastHeader(s string, sc *headerScratch) (http.Header, bool) {
 	n := strings.Count(s, "\r\n") - 1
-	h := make(http.Header, n)
-	vals := make([]string, n)
+	var h http.Header
+	var vals []string
+	if sc != nil && sc.h != nil && len(sc.h) <= maxKeptHeaderKeys {
+		clear(sc.h)
+		h = sc.h
+	} else {
+		h = make(http.Header, n)
+	}
+	if sc != nil && cap(sc.vals) >= n {
+		vals = sc.vals[:n]
+	} else {
+		vals = make([]string, n)
+	}
+	if sc != nil {
+		sc.h, sc.vals = h, vals
+	}
 	for i := 0; ; i++ {
 		line, rest, _ := strings.Cut(s, "\r\n")
 		if line == "" {
@@ -124,7 +148,9 @@ func hasToken(values []string, token string) bool {
 // request is not one it takes.
 //
 // head is br's buffered head (bufferedHead), nil when it is not all there.
-func readRequestFast(br *bufio.Reader, head []byte) *http.Request {
+// The header is built in sc when not nil: the request's header is then
+// valid until sc's next use.
+func readRequestFast(br *bufio.Reader, head []byte, sc *headerScratch) *http.Request {
 	if head == nil {
 		return nil
 	}
@@ -152,7 +178,7 @@ func readRequestFast(br *bufio.Reader, head []byte) *http.Request {
 		}
 	}
 	s := string(head)
-	h, ok := fastHeader(s[lineEnd+2:])
+	h, ok := fastHeader(s[lineEnd+2:], sc)
 	if !ok {
 		return nil
 	}
@@ -194,9 +220,10 @@ func readRequestFast(br *bufio.Reader, head []byte) *http.Request {
 // readResponseFast reads the head of a response to a request other than
 // HEAD with exactly one Content-Length, no Transfer-Encoding and no
 // Connection or Trailer header, as http.ReadResponse would. The body is
-// framed by the length, in body when not nil; the caller wraps it. It returns nil and reads
-// nothing when the response is not one it takes.
-func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody) *http.Response {
+// framed by the length, in body when not nil; the caller wraps it. The
+// header is built in sc when not nil, as with readRequestFast. It returns
+// nil and reads nothing when the response is not one it takes.
+func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody, sc *headerScratch) *http.Response {
 	if req.Method == http.MethodHead || req.Method == http.MethodConnect {
 		return nil
 	}
@@ -227,7 +254,7 @@ func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody) *ht
 		}
 	}
 	s := string(head)
-	h, ok := fastHeader(s[lineEnd+2:])
+	h, ok := fastHeader(s[lineEnd+2:], sc)
 	if !ok {
 		return nil
 	}

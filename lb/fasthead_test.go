@@ -51,7 +51,7 @@ func TestReadRequestFastTakesCommonRequests(t *testing.T) {
 	for _, in := range fastRequests {
 		br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 		br.Peek(1)
-		if readRequestFast(br, bufferedHeadOrNil(br)) == nil {
+		if readRequestFast(br, bufferedHeadOrNil(br), nil) == nil {
 			t.Errorf("not taken by the fast path: %q", in)
 		}
 	}
@@ -61,15 +61,19 @@ func TestReadRequestFastLeavesTheRest(t *testing.T) {
 	for _, in := range slowRequests {
 		br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 		br.Peek(1)
-		if readRequestFast(br, bufferedHeadOrNil(br)) != nil {
+		if readRequestFast(br, bufferedHeadOrNil(br), nil) != nil {
 			t.Errorf("taken by the fast path: %q", in)
 		}
 	}
 }
 
+// TestReadRequestFastAsNetHTTP parses the corpus with both parsers, the
+// fast one reusing one header storage throughout, as a connection does:
+// nothing of one head may show in the next.
 func TestReadRequestFastAsNetHTTP(t *testing.T) {
+	var sc headerScratch
 	for _, in := range append(fastRequests, slowRequests...) {
-		checkRequestParse(t, in)
+		checkRequestParse(t, in, &sc)
 	}
 }
 
@@ -77,17 +81,31 @@ func FuzzReadRequestFast(f *testing.F) {
 	for _, in := range append(fastRequests, slowRequests...) {
 		f.Add(in)
 	}
-	f.Fuzz(func(t *testing.T, in string) { checkRequestParse(t, in) })
+	f.Fuzz(func(t *testing.T, in string) {
+		sc := usedScratch(t, fastRequests[0])
+		checkRequestParse(t, in, sc)
+	})
 }
 
-// checkRequestParse parses in with both parsers: when the fast one takes
-// it, net/http must accept it too and agree on every field and on what is
-// left unread; when it does not, it must have read nothing.
-func checkRequestParse(t *testing.T, in string) {
+// usedScratch returns header storage that has held head's header.
+func usedScratch(t *testing.T, head string) *headerScratch {
+	sc := new(headerScratch)
+	i := strings.Index(head, "\r\n")
+	if _, ok := fastHeader(head[i+2:strings.Index(head, "\r\n\r\n")+4], sc); !ok {
+		t.Fatalf("fastHeader refused %q", head)
+	}
+	return sc
+}
+
+// checkRequestParse parses in with both parsers, the fast one with sc's
+// storage: when the fast one takes it, net/http must accept it too and
+// agree on every field and on what is left unread; when it does not, it
+// must have read nothing.
+func checkRequestParse(t *testing.T, in string, sc *headerScratch) {
 	t.Helper()
 	br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 	br.Peek(1)
-	got := readRequestFast(br, bufferedHeadOrNil(br))
+	got := readRequestFast(br, bufferedHeadOrNil(br), sc)
 	if got == nil {
 		if rest, _ := io.ReadAll(br); string(rest) != in {
 			t.Fatalf("fast path refused %q but consumed %d bytes", in, len(in)-len(rest))
@@ -146,13 +164,13 @@ func TestReadResponseFastTakesCommonResponses(t *testing.T) {
 	for _, in := range fastResponses {
 		br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 		br.Peek(1)
-		if readResponseFast(br, get, nil) == nil {
+		if readResponseFast(br, get, nil, nil) == nil {
 			t.Errorf("not taken by the fast path: %q", in)
 		}
 	}
 	br := bufio.NewReaderSize(strings.NewReader(fastResponses[0]), 64<<10)
 	br.Peek(1)
-	if readResponseFast(br, httpRequest(t, "HEAD"), nil) != nil {
+	if readResponseFast(br, httpRequest(t, "HEAD"), nil, nil) != nil {
 		t.Errorf("the answer to HEAD was taken by the fast path")
 	}
 }
@@ -162,20 +180,23 @@ func TestReadResponseFastLeavesTheRest(t *testing.T) {
 	for _, in := range slowResponses {
 		br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 		br.Peek(1)
-		if readResponseFast(br, get, nil) != nil {
+		if readResponseFast(br, get, nil, nil) != nil {
 			t.Errorf("taken by the fast path: %q", in)
 		}
 	}
 }
 
+// TestReadResponseFastAsNetHTTP is TestReadRequestFastAsNetHTTP for
+// responses.
 func TestReadResponseFastAsNetHTTP(t *testing.T) {
+	var sc headerScratch
 	for _, in := range append(fastResponses, slowResponses...) {
 		for _, m := range []string{"GET", "HEAD", "POST"} {
-			checkResponseParse(t, in, m)
+			checkResponseParse(t, in, m, &sc)
 		}
 	}
 	// A body cut short is an unexpected EOF, as with net/http.
-	checkResponseParse(t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "GET")
+	checkResponseParse(t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "GET", &sc)
 }
 
 func FuzzReadResponseFast(f *testing.F) {
@@ -187,7 +208,7 @@ func FuzzReadResponseFast(f *testing.F) {
 		if head {
 			m = "HEAD"
 		}
-		checkResponseParse(t, in, m)
+		checkResponseParse(t, in, m, usedScratch(t, fastResponses[1]))
 	})
 }
 
@@ -200,12 +221,12 @@ func httpRequest(t testing.TB, method string) *http.Request {
 }
 
 // checkResponseParse is checkRequestParse for responses, bodies included.
-func checkResponseParse(t *testing.T, in, method string) {
+func checkResponseParse(t *testing.T, in, method string, sc *headerScratch) {
 	t.Helper()
 	req := httpRequest(t, method)
 	br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 	br.Peek(1)
-	got := readResponseFast(br, req, new(lengthBody))
+	got := readResponseFast(br, req, new(lengthBody), sc)
 	if got == nil {
 		if rest, _ := io.ReadAll(br); string(rest) != in {
 			t.Fatalf("fast path refused %q but consumed %d bytes", in, len(in)-len(rest))
