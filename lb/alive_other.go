@@ -1,0 +1,8 @@
+//go:build !unix
+
+package lb
+
+// alive cannot peek at a socket here (alive_unix.go): it answers false, so
+// that a request body, which cannot be sent twice, always goes out on a
+// new connection.
+func (cc *clientConn) alive() bool { return false }
