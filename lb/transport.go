@@ -286,8 +286,6 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now ti
 	return resp, writeErr, nil
 }
 
-var aLongTimeAgo = time.Unix(1, 0)
-
 func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	if req.Body == nil && req.URL.Opaque == "" && req.Method != http.MethodConnect && req.Trailer == nil && len(req.TransferEncoding) == 0 {
 		writeHead(bw, req)
