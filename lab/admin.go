@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"stickylab/internal/jsonhttp"
 )
 
 // restartTimeout bounds one restart requested through the admin API; the
@@ -38,7 +40,7 @@ func InstanceRoutes(f *Fleet) func(mux *http.ServeMux) {
 type instanceAPI struct{ fleet *Fleet }
 
 func (h instanceAPI) list(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"store": h.fleet.Store(), "instances": h.fleet.Instances()})
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"store": h.fleet.Store(), "instances": h.fleet.Instances()})
 }
 
 func (h instanceAPI) kill(w http.ResponseWriter, r *http.Request) {
@@ -48,11 +50,11 @@ func (h instanceAPI) kill(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrUnknownInstance):
 		h.unknown(w, name)
 	case errors.Is(err, ErrNotRunning):
-		writeError(w, http.StatusConflict, fmt.Sprintf("%s is not running (%s); start it with POST /api/instances/%s/restart", name, in.State, name))
+		jsonhttp.Error(w, http.StatusConflict, fmt.Sprintf("%s is not running (%s); start it with POST /api/instances/%s/restart", name, in.State, name))
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, fmt.Sprintf("could not kill %s", name))
+		jsonhttp.Error(w, http.StatusInternalServerError, fmt.Sprintf("could not kill %s", name))
 	default:
-		writeJSON(w, http.StatusOK, in)
+		jsonhttp.Write(w, http.StatusOK, in)
 	}
 }
 
@@ -67,11 +69,11 @@ func (h instanceAPI) restart(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrUnknownInstance):
 		h.unknown(w, name)
 	case errors.Is(err, ErrFleetStopped):
-		writeError(w, http.StatusServiceUnavailable, "the demo is stopping")
+		jsonhttp.Error(w, http.StatusServiceUnavailable, "the demo is stopping")
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, fmt.Sprintf("%s did not start; the demo's terminal says why", name))
+		jsonhttp.Error(w, http.StatusInternalServerError, fmt.Sprintf("%s did not start; the demo's terminal says why", name))
 	default:
-		writeJSON(w, http.StatusOK, in)
+		jsonhttp.Write(w, http.StatusOK, in)
 	}
 }
 
@@ -82,37 +84,26 @@ func (h instanceAPI) setStore(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, `body must be JSON {"store": "memory"} or {"store": "redis"}`)
+		jsonhttp.Error(w, http.StatusBadRequest, `body must be JSON {"store": "memory"} or {"store": "redis"}`)
 		return
 	}
 	if body.Store != "memory" && body.Store != "redis" {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("store %q: must be memory or redis", body.Store))
+		jsonhttp.Error(w, http.StatusBadRequest, fmt.Sprintf("store %q: must be memory or redis", body.Store))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), restartTimeout*time.Duration(len(h.fleet.list)))
 	defer cancel()
 	if err := h.fleet.SetStore(ctx, body.Store); err != nil {
 		if errors.Is(err, ErrFleetStopped) {
-			writeError(w, http.StatusServiceUnavailable, "the demo is stopping")
+			jsonhttp.Error(w, http.StatusServiceUnavailable, "the demo is stopping")
 			return
 		}
-		writeError(w, http.StatusInternalServerError, fmt.Sprintf("switching to %s failed; the demo's terminal says why", body.Store))
+		jsonhttp.Error(w, http.StatusInternalServerError, fmt.Sprintf("switching to %s failed; the demo's terminal says why", body.Store))
 		return
 	}
 	h.list(w, r)
 }
 
 func (h instanceAPI) unknown(w http.ResponseWriter, name string) {
-	writeError(w, http.StatusNotFound, fmt.Sprintf("no instance named %q (instances: %s)", name, strings.Join(h.fleet.Names(), ", ")))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	jsonhttp.Error(w, http.StatusNotFound, fmt.Sprintf("no instance named %q (instances: %s)", name, strings.Join(h.fleet.Names(), ", ")))
 }

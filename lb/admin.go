@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"stickylab/internal/jsonhttp"
 )
 
 // AdminHandler returns the admin API:
@@ -41,19 +43,8 @@ func (b *Balancer) AdminHandler() http.Handler {
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
 func (b *Balancer) getTargets(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"targets": b.Targets()})
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"targets": b.Targets()})
 }
 
 // targetAction serves POST /api/targets/{name}/<action>: it applies act
@@ -63,10 +54,10 @@ func targetAction(act func(name string) (TargetStatus, bool), status int) http.H
 		name := r.PathValue("name")
 		st, ok := act(name)
 		if !ok {
-			writeError(w, http.StatusNotFound, fmt.Sprintf("no target named %q", name))
+			jsonhttp.Error(w, http.StatusNotFound, fmt.Sprintf("no target named %q", name))
 			return
 		}
-		writeJSON(w, status, st)
+		jsonhttp.Write(w, status, st)
 	}
 }
 
@@ -83,7 +74,7 @@ func toJSON(s Stickiness) stickinessJSON {
 }
 
 func (b *Balancer) getStickiness(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, toJSON(b.Stickiness()))
+	jsonhttp.Write(w, http.StatusOK, toJSON(b.Stickiness()))
 }
 
 func (b *Balancer) putStickiness(w http.ResponseWriter, r *http.Request) {
@@ -91,11 +82,11 @@ func (b *Balancer) putStickiness(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "body must be JSON like {\"mode\":\"duration\",\"duration\":\"24h\",\"app_cookie\":\"\"}")
+		jsonhttp.Error(w, http.StatusBadRequest, "body must be JSON like {\"mode\":\"duration\",\"duration\":\"24h\",\"app_cookie\":\"\"}")
 		return
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "body must hold one JSON object")
+		jsonhttp.Error(w, http.StatusBadRequest, "body must hold one JSON object")
 		return
 	}
 	s := b.Stickiness()
@@ -105,7 +96,7 @@ func (b *Balancer) putStickiness(w http.ResponseWriter, r *http.Request) {
 	if in.Duration != nil {
 		d, err := time.ParseDuration(*in.Duration)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("duration %q: must be a duration such as 30s, 1h or 24h, from 1s to 168h", *in.Duration))
+			jsonhttp.Error(w, http.StatusBadRequest, fmt.Sprintf("duration %q: must be a duration such as 30s, 1h or 24h, from 1s to 168h", *in.Duration))
 			return
 		}
 		s.Duration = d
@@ -116,13 +107,13 @@ func (b *Balancer) putStickiness(w http.ResponseWriter, r *http.Request) {
 	if err := b.SetStickiness(s); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
-			writeError(w, http.StatusBadRequest, jsonFieldName(fe.Field)+" "+fmt.Sprintf("%q: %v", fe.Value, fe.Err))
+			jsonhttp.Error(w, http.StatusBadRequest, jsonFieldName(fe.Field)+" "+fmt.Sprintf("%q: %v", fe.Value, fe.Err))
 			return
 		}
-		writeError(w, http.StatusBadRequest, err.Error())
+		jsonhttp.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(b.Stickiness()))
+	jsonhttp.Write(w, http.StatusOK, toJSON(b.Stickiness()))
 }
 
 // jsonFieldName names a Config field as PUT /api/stickiness does.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"stickylab/internal/jsonhttp"
 	"stickylab/internal/palette"
 )
 
@@ -143,7 +144,7 @@ func (b *Balancer) whoami(w http.ResponseWriter, r *http.Request) {
 			ex.client, ex.sticky.client = v.client, v.client
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"client": clientLabel(ex, r)})
+	jsonhttp.Write(w, http.StatusOK, map[string]string{"client": clientLabel(ex, r)})
 }
 
 // dashboardCSP allows the page's inline style and scripts by hash, API
