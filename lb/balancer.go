@@ -122,7 +122,7 @@ type exchange struct {
 	// Where the target's response header is built: the frontend
 	// connection's storage, reused from one response to the next; nil
 	// for a new map each time.
-	targetHeader *headerScratch
+	targetHead *headScratch
 }
 
 type exchangeKey struct{}
@@ -139,11 +139,11 @@ func exchangeOf(r *http.Request) *exchange {
 	return ex
 }
 
-// targetHeader returns the storage for the response header of the
+// targetHead returns the storage for the response header of the
 // exchange in ctx, nil when there is none.
-func targetHeader(ctx context.Context) *headerScratch {
+func targetHead(ctx context.Context) *headScratch {
 	if ex, _ := ctx.Value(exchangeKey{}).(*exchange); ex != nil {
-		return ex.targetHeader
+		return ex.targetHead
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, front bool) {
 	ex := &exchange{Context: ctx, start: time.Now(), stick: b.sticky.Load(), front: front}
 	if rw, ok := w.(*response); ok {
-		ex.targetHeader = &rw.conn.respHeader
+		ex.targetHead = &rw.conn.respHead
 	}
 	snap := b.pool.load()
 	ex.sticky = decide(ex.stick, r.Header, snap, b.codec, ex.start)

@@ -37,13 +37,17 @@ func bufferedHead(br *bufio.Reader) ([]byte, bool) {
 	return b[:end+4], true
 }
 
-// headerScratch is a header map and the value slots behind it, which the
-// fast parsers reuse from one head to the next of a connection: the map
-// and slots of a head are garbage once its request is served, and the
-// next head's would be allocated again.
-type headerScratch struct {
+// headScratch is what the fast parsers build a head in, reused from one
+// head to the next of a connection: the header map and the value slots
+// behind it, and the Request, its URL or the Response. All of it is
+// garbage once the head's request is served, and would be allocated again
+// for the next one.
+type headScratch struct {
 	h    http.Header
 	vals []string
+	req  http.Request
+	url  url.URL
+	resp http.Response
 }
 
 // fastHeader parses the header lines of head (which starts after the first
@@ -51,7 +55,7 @@ type headerScratch struct {
 // storage when sc is not nil. Keys and values are substrings of s, the
 // head as a string. It reports false for anything but plain "Key: value"
 // lines of printable ASCII.
-func fastHeader(s string, sc *headerScratch) (http.Header, bool) {
+func fastHeader(s string, sc *headScratch) (http.Header, bool) {
 	n := strings.Count(s, "\r\n") - 1
 	var h http.Header
 	var vals []string
@@ -150,7 +154,7 @@ func hasToken(values []string, token string) bool {
 // head is br's buffered head (bufferedHead), nil when it is not all there.
 // The header is built in sc when not nil: the request's header is then
 // valid until sc's next use.
-func readRequestFast(br *bufio.Reader, head []byte, sc *headerScratch) *http.Request {
+func readRequestFast(br *bufio.Reader, head []byte, sc *headScratch) *http.Request {
 	if head == nil {
 		return nil
 	}
@@ -193,11 +197,22 @@ func readRequestFast(br *bufio.Reader, head []byte, sc *headerScratch) *http.Req
 		return nil
 	}
 	rawURI := s[sp1+1 : uriEnd]
-	u, err := url.ParseRequestURI(rawURI)
-	if err != nil {
-		return nil
+	var u *url.URL
+	if sc != nil && plainOriginForm(rawURI, &sc.url) {
+		u = &sc.url
+	} else {
+		var err error
+		if u, err = url.ParseRequestURI(rawURI); err != nil {
+			return nil
+		}
 	}
-	req := &http.Request{
+	var req *http.Request
+	if sc != nil {
+		req = &sc.req
+	} else {
+		req = new(http.Request)
+	}
+	*req = http.Request{
 		Method:        s[:sp1],
 		URL:           u,
 		Proto:         "HTTP/1.1",
@@ -217,13 +232,46 @@ func readRequestFast(br *bufio.Reader, head []byte, sc *headerScratch) *http.Req
 	return req
 }
 
+// plainOriginForm sets u to what url.ParseRequestURI makes of raw, an
+// origin-form request target ("/path?query"), when its path is made of
+// bytes that need no escaping (so Path is the path as sent and RawPath is
+// empty); it reports false otherwise, for url.ParseRequestURI to parse.
+func plainOriginForm(raw string, u *url.URL) bool {
+	path, query, hasQuery := strings.Cut(raw, "?")
+	if path == "" || path[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(path); i++ {
+		if !plainPathByte(path[i]) {
+			return false
+		}
+	}
+	*u = url.URL{Path: path, RawQuery: query, ForceQuery: hasQuery && query == ""}
+	return true
+}
+
+// plainPathByte reports whether c stands for itself in a URL path: an
+// unreserved byte, or a sub-delimiter that url.URL does not escape in
+// paths.
+func plainPathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '_', '.', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+		return true
+	}
+	return false
+}
+
 // readResponseFast reads the head of a response to a request other than
 // HEAD with exactly one Content-Length, no Transfer-Encoding and no
 // Connection or Trailer header, as http.ReadResponse would. The body is
 // framed by the length, in body when not nil; the caller wraps it. The
 // header is built in sc when not nil, as with readRequestFast. It returns
 // nil and reads nothing when the response is not one it takes.
-func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody, sc *headerScratch) *http.Response {
+func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody, sc *headScratch) *http.Response {
 	if req.Method == http.MethodHead || req.Method == http.MethodConnect {
 		return nil
 	}
@@ -271,7 +319,13 @@ func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody, sc 
 	if err != nil || cl[0][0] == '+' {
 		return nil
 	}
-	resp := &http.Response{
+	var resp *http.Response
+	if sc != nil {
+		resp = &sc.resp
+	} else {
+		resp = new(http.Response)
+	}
+	*resp = http.Response{
 		Status:        strings.TrimLeft(s[len("HTTP/1.1 "):lineEnd], " "),
 		StatusCode:    code,
 		Proto:         "HTTP/1.1",

@@ -20,6 +20,18 @@ var fastRequests = []string{
 	"GET /a%20b/c%2Fd?q=%41 HTTP/1.1\r\nHost: h\r\nX-Dup: 1\r\nX-Dup: 2\r\nX-Empty:\r\nX-Spaces: \t v \t\r\n\r\nNEXT",
 	"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
 	"GET / HTTP/1.1\r\n\r\n",
+	// Request targets at the edges of plainOriginForm: what url.URL keeps
+	// as sent, and what it escapes or unescapes (net/http's parser).
+	"GET /a? HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /a?b?c HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /a?? HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET //two/slashes HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /~u/a;b=c,d:e@f$g&h+i HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /a!b HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /a*b HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /a(b)'c HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /%41%2f HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n",
 }
 
 // Requests that are net/http's to parse, to refuse or to frame.
@@ -30,6 +42,7 @@ var slowRequests = []string{
 	"GET http://example.test/ HTTP/1.1\r\nHost: h\r\n\r\n",
 	"CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n",
 	"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n",
 	"GET / HTTP/1.1\nHost: h\n\n",
 	"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
 	"GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n",
@@ -71,7 +84,7 @@ func TestReadRequestFastLeavesTheRest(t *testing.T) {
 // fast one reusing one header storage throughout, as a connection does:
 // nothing of one head may show in the next.
 func TestReadRequestFastAsNetHTTP(t *testing.T) {
-	var sc headerScratch
+	var sc headScratch
 	for _, in := range append(fastRequests, slowRequests...) {
 		checkRequestParse(t, in, &sc)
 	}
@@ -88,8 +101,8 @@ func FuzzReadRequestFast(f *testing.F) {
 }
 
 // usedScratch returns header storage that has held head's header.
-func usedScratch(t *testing.T, head string) *headerScratch {
-	sc := new(headerScratch)
+func usedScratch(t *testing.T, head string) *headScratch {
+	sc := new(headScratch)
 	i := strings.Index(head, "\r\n")
 	if _, ok := fastHeader(head[i+2:strings.Index(head, "\r\n\r\n")+4], sc); !ok {
 		t.Fatalf("fastHeader refused %q", head)
@@ -101,7 +114,7 @@ func usedScratch(t *testing.T, head string) *headerScratch {
 // storage: when the fast one takes it, net/http must accept it too and
 // agree on every field and on what is left unread; when it does not, it
 // must have read nothing.
-func checkRequestParse(t *testing.T, in string, sc *headerScratch) {
+func checkRequestParse(t *testing.T, in string, sc *headScratch) {
 	t.Helper()
 	br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)
 	br.Peek(1)
@@ -189,7 +202,7 @@ func TestReadResponseFastLeavesTheRest(t *testing.T) {
 // TestReadResponseFastAsNetHTTP is TestReadRequestFastAsNetHTTP for
 // responses.
 func TestReadResponseFastAsNetHTTP(t *testing.T) {
-	var sc headerScratch
+	var sc headScratch
 	for _, in := range append(fastResponses, slowResponses...) {
 		for _, m := range []string{"GET", "HEAD", "POST"} {
 			checkResponseParse(t, in, m, &sc)
@@ -221,7 +234,7 @@ func httpRequest(t testing.TB, method string) *http.Request {
 }
 
 // checkResponseParse is checkRequestParse for responses, bodies included.
-func checkResponseParse(t *testing.T, in, method string, sc *headerScratch) {
+func checkResponseParse(t *testing.T, in, method string, sc *headScratch) {
 	t.Helper()
 	req := httpRequest(t, method)
 	br := bufio.NewReaderSize(strings.NewReader(in), 64<<10)

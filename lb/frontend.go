@@ -65,9 +65,9 @@ type frontConn struct {
 	inHold   bool       // serving inside held's wait: no hijack
 	declined bool       // the fast parser declined the buffered head
 
-	// Header storage reused from request to request: the client's heads,
-	// and the targets' (set in each exchange, targetHeader).
-	reqHeader, respHeader headerScratch
+	// What heads are parsed into, reused from request to request: the
+	// client's, and the targets' (set in each exchange, targetHead).
+	reqHead, respHead headScratch
 }
 
 // heldReader is a socket reader that can run work inside one wait for
@@ -291,7 +291,7 @@ func (c *frontConn) serveHeld(f *frontend) (req *http.Request, done bool) {
 			}
 			c.state.Store(connActive)
 			head, whole := bufferedHead(c.br)
-			next := readRequestFast(c.br, head, &c.reqHeader)
+			next := readRequestFast(c.br, head, &c.reqHead)
 			if next == nil {
 				c.declined = whole
 				return true
@@ -338,7 +338,7 @@ func (c *frontConn) readRequest() *http.Request {
 	c.lim.limited, c.lim.n = true, maxHeaderBytes+4096-int64(c.br.Buffered())
 	var req *http.Request
 	if !c.declined {
-		req = readRequestFast(c.br, head, &c.reqHeader)
+		req = readRequestFast(c.br, head, &c.reqHead)
 	}
 	c.declined = false
 	var err error

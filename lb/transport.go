@@ -339,7 +339,7 @@ func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body
 		if _, err := br.Peek(1); err != nil {
 			return nil, staleIf(err)
 		}
-		if resp := readResponseFast(br, req, body, targetHeader(ctx)); resp != nil {
+		if resp := readResponseFast(br, req, body, targetHead(ctx)); resp != nil {
 			return resp, nil
 		}
 		resp, err := http.ReadResponse(br, req)
