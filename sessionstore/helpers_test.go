@@ -121,9 +121,15 @@ func newMiniredisEnv(t *testing.T, cfg Config) *env {
 }
 
 func newRealRedisEnv(t *testing.T, srv *redistest.Server, cfg Config) *env {
+	return newURLRedisEnv(t, srv.URL(), cfg)
+}
+
+// newURLRedisEnv is an env on the real Redis that rawURL names, in any form
+// NewRedisClient takes, through a client of its own.
+func newURLRedisEnv(t *testing.T, rawURL string, cfg Config) *env {
 	clk := newFakeClock(time.Now())
 	cfg.now = clk.now
-	client, err := NewRedisClient(srv.URL())
+	client, err := NewRedisClient(rawURL)
 	if err != nil {
 		t.Fatalf("NewRedisClient: %v", err)
 	}

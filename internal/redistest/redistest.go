@@ -1,6 +1,7 @@
-// Package redistest starts a real redis-server for tests whose point is
-// Redis behaviour itself: persistence, outages, TTLs, concurrency. Fast unit
-// tests use miniredis instead.
+// Package redistest starts a real redis-server (or a Sentinel, or a
+// Cluster of them) for tests whose point is Redis behaviour itself:
+// persistence, outages, TTLs, concurrency, topologies. Fast unit tests use
+// miniredis instead.
 package redistest
 
 import (
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,24 +24,37 @@ import (
 // Server is a redis-server child process listening on a free loopback port,
 // with its data in a temporary directory. It is killed when the test ends.
 type Server struct {
-	t    testing.TB
-	Addr string // host:port
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	t     testing.TB
+	Addr  string // host:port
+	dir   string
+	port  int
+	args  []string // after the config file: --sentinel for a sentinel
+	ready string   // the log line that says the process is ready
+	cmd   *exec.Cmd
+
+	mu  sync.Mutex      // protects out
+	out strings.Builder // what the process printed, across restarts
 }
+
+// readyLine is what redis-server logs once it accepts commands, its data
+// loaded.
+const readyLine = "Ready to accept connections"
 
 // Start starts a redis-server for t, or skips t (fails it when
 // STICKYLAB_REQUIRE names redis) when the binary is not installed. extra are
 // more config directives, e.g. "appendonly yes".
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		testenv.Missing(t, "redis", "no redis-server on PATH (apt-get install redis-server)")
-	}
-	s := &Server{t: t, dir: t.TempDir()}
-	s.port = freePort(t)
+	return launch(t, freePort(t), readyLine, nil, extra...)
+}
+
+// launch starts redis-server on port with the base config plus extra and
+// args after the config file, and waits until its log has a line
+// containing ready.
+func launch(t testing.TB, port int, ready string, args []string, extra ...string) *Server {
+	t.Helper()
+	bin := lookPath(t, "redis-server", "no redis-server on PATH (apt-get install redis-server)")
+	s := &Server{t: t, dir: t.TempDir(), port: port, args: args, ready: ready}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
 	conf := []string{
 		"bind 127.0.0.1",
@@ -64,9 +79,20 @@ func Start(t testing.TB, extra ...string) *Server {
 // URL is the redis:// URL of the server's database 0.
 func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 
+// lookPath returns the path of the command name, or ends the test as
+// testenv.Missing does, why saying how to install it.
+func lookPath(t testing.TB, name, why string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		testenv.Missing(t, "redis", why)
+	}
+	return bin
+}
+
 func (s *Server) start(bin, conf string) {
 	s.t.Helper()
-	cmd := exec.Command(bin, conf)
+	cmd := exec.Command(bin, append([]string{conf}, s.args...)...)
 	cmd.SysProcAttr = serverAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -78,15 +104,14 @@ func (s *Server) start(bin, conf string) {
 	}
 	s.cmd = cmd
 	ready := make(chan struct{})
-	var log strings.Builder
 	go func() {
 		sc := bufio.NewScanner(out)
 		signalled := false
 		for sc.Scan() {
-			if !signalled {
-				log.WriteString(sc.Text() + "\n")
-			}
-			if !signalled && strings.Contains(sc.Text(), "Ready to accept connections") {
+			s.mu.Lock()
+			s.out.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			if !signalled && strings.Contains(sc.Text(), s.ready) {
 				signalled = true
 				close(ready)
 			}
@@ -101,8 +126,16 @@ func (s *Server) start(bin, conf string) {
 	}
 	if !s.dialable() {
 		s.Kill()
-		s.t.Fatalf("redistest: redis-server did not start on %s:\n%s", s.Addr, log.String())
+		s.t.Fatalf("redistest: redis-server did not start on %s:\n%s", s.Addr, s.Output())
 	}
+}
+
+// Output is what the process has printed (its log) since it was first
+// started, for the message of a failing test.
+func (s *Server) Output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
 }
 
 func (s *Server) dialable() bool {
@@ -144,11 +177,7 @@ func (s *Server) Kill() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Kill()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		s.t.Fatalf("redistest: %v", err)
-	}
-	s.start(bin, filepath.Join(s.dir, "redis.conf"))
+	s.start(lookPath(s.t, "redis-server", "no redis-server on PATH"), filepath.Join(s.dir, "redis.conf"))
 }
 
 func freePort(t testing.TB) int {
