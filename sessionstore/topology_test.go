@@ -25,13 +25,9 @@ type topology struct {
 func topologies() []topology {
 	return []topology{
 		{"sentinel", func(t *testing.T) (string, func(t *testing.T)) {
-			name, sentinel, master := redistest.StartSentinel(t)
-			// Only the sentinel's address: the client must ask it for
-			// the master's.
-			url := fmt.Sprintf("redis+sentinel://%s/0?master_name=%s", sentinel, name)
-			if strings.Contains(url, master.Addr) {
-				t.Fatalf("%s names the master %s", url, master.Addr)
-			}
+			sn := redistest.StartSentinel(t, 0)
+			master := sn.Master
+			url := sentinelURL(t, sn)
 			return url, func(t *testing.T) {
 				e := newURLRedisEnv(t, url, Config{KeyPrefix: "topology:"})
 				_, id := stored(t, e.store, map[string]any{"user": "alice"})
@@ -49,6 +45,17 @@ func topologies() []topology {
 			return url, func(t *testing.T) { checkClusterSpread(t, url, nodes) }
 		}},
 	}
+}
+
+// sentinelURL is the redis+sentinel:// URL of sn's database 0. It names only
+// the sentinel: the client must ask it for the master's address.
+func sentinelURL(t *testing.T, sn *redistest.Sentinel) string {
+	t.Helper()
+	url := fmt.Sprintf("redis+sentinel://%s/0?master_name=%s", sn.Addr, sn.Name)
+	if strings.Contains(url, sn.Master.Addr) {
+		t.Fatalf("%s names the master %s", url, sn.Master.Addr)
+	}
+	return url
 }
 
 // TestTopologies runs the behaviour table and the concurrent cart additions

@@ -9,22 +9,25 @@ import (
 )
 
 // TestStartSentinel writes through a client that knows only the sentinel and
-// finds the value on the master.
+// finds the value on the master and, once replicated, on the replica.
 func TestStartSentinel(t *testing.T) {
-	name, addr, master := StartSentinel(t)
-	if addr == master.Addr {
-		t.Fatalf("sentinel and master share %s", addr)
+	sn := StartSentinel(t, 1)
+	if sn.Addr == sn.Master.Addr || sn.Addr == sn.Replicas[0].Addr {
+		t.Fatalf("the sentinel shares %s with a redis-server", sn.Addr)
 	}
 	ctx := context.Background()
-	c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: name, SentinelAddrs: []string{addr}})
+	c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sn.Name, SentinelAddrs: []string{sn.Addr}})
 	defer c.Close()
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatalf("SET through the sentinel: %v", err)
 	}
-	m := redis.NewClient(&redis.Options{Addr: master.Addr})
-	defer m.Close()
-	if got, err := m.Get(ctx, "k").Result(); err != nil || got != "v" {
-		t.Errorf("GET on the master: got %q, %v; want v", got, err)
+	sn.WaitReplicated(t)
+	for _, s := range []*Server{sn.Master, sn.Replicas[0]} {
+		direct := redis.NewClient(&redis.Options{Addr: s.Addr})
+		defer direct.Close()
+		if got, err := direct.Get(ctx, "k").Result(); err != nil || got != "v" {
+			t.Errorf("GET on %s: got %q, %v; want v", s, got, err)
+		}
 	}
 }
 
