@@ -52,27 +52,25 @@ type headScratch struct {
 
 // fastHeader parses the header lines of head (which starts after the first
 // line and ends with the blank line) into a header of n values, in sc's
-// storage when sc is not nil. Keys and values are substrings of s, the
+// storage. Keys and values are substrings of s, the
 // head as a string. It reports false for anything but plain "Key: value"
 // lines of printable ASCII.
 func fastHeader(s string, sc *headScratch) (http.Header, bool) {
 	n := strings.Count(s, "\r\n") - 1
 	var h http.Header
 	var vals []string
-	if sc != nil && sc.h != nil && len(sc.h) <= maxKeptHeaderKeys {
+	if sc.h != nil && len(sc.h) <= maxKeptHeaderKeys {
 		clear(sc.h)
 		h = sc.h
 	} else {
 		h = make(http.Header, n)
 	}
-	if sc != nil && cap(sc.vals) >= n {
+	if cap(sc.vals) >= n {
 		vals = sc.vals[:n]
 	} else {
 		vals = make([]string, n)
 	}
-	if sc != nil {
-		sc.h, sc.vals = h, vals
-	}
+	sc.h, sc.vals = h, vals
 	for i := 0; ; i++ {
 		line, rest, _ := strings.Cut(s, "\r\n")
 		if line == "" {
@@ -152,8 +150,8 @@ func hasToken(values []string, token string) bool {
 // request is not one it takes.
 //
 // head is br's buffered head (bufferedHead), nil when it is not all there.
-// The header is built in sc when not nil: the request's header is then
-// valid until sc's next use.
+// The request is built in sc (a new one when nil): it is then valid until
+// sc's next use.
 func readRequestFast(br *bufio.Reader, head []byte, sc *headScratch) *http.Request {
 	if head == nil {
 		return nil
@@ -182,6 +180,9 @@ func readRequestFast(br *bufio.Reader, head []byte, sc *headScratch) *http.Reque
 		}
 	}
 	s := string(head)
+	if sc == nil {
+		sc = new(headScratch)
+	}
 	h, ok := fastHeader(s[lineEnd+2:], sc)
 	if !ok {
 		return nil
@@ -198,7 +199,7 @@ func readRequestFast(br *bufio.Reader, head []byte, sc *headScratch) *http.Reque
 	}
 	rawURI := s[sp1+1 : uriEnd]
 	var u *url.URL
-	if sc != nil && plainOriginForm(rawURI, &sc.url) {
+	if plainOriginForm(rawURI, &sc.url) {
 		u = &sc.url
 	} else {
 		var err error
@@ -206,12 +207,7 @@ func readRequestFast(br *bufio.Reader, head []byte, sc *headScratch) *http.Reque
 			return nil
 		}
 	}
-	var req *http.Request
-	if sc != nil {
-		req = &sc.req
-	} else {
-		req = new(http.Request)
-	}
+	req := &sc.req
 	*req = http.Request{
 		Method:        s[:sp1],
 		URL:           u,
@@ -269,7 +265,7 @@ func plainPathByte(c byte) bool {
 // HEAD with exactly one Content-Length, no Transfer-Encoding and no
 // Connection or Trailer header, as http.ReadResponse would. The body is
 // framed by the length, in body when not nil; the caller wraps it. The
-// header is built in sc when not nil, as with readRequestFast. It returns
+// response is built in sc, as with readRequestFast. It returns
 // nil and reads nothing when the response is not one it takes.
 func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody, sc *headScratch) *http.Response {
 	if req.Method == http.MethodHead || req.Method == http.MethodConnect {
@@ -302,6 +298,9 @@ func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody, sc 
 		}
 	}
 	s := string(head)
+	if sc == nil {
+		sc = new(headScratch)
+	}
 	h, ok := fastHeader(s[lineEnd+2:], sc)
 	if !ok {
 		return nil
@@ -319,12 +318,7 @@ func readResponseFast(br *bufio.Reader, req *http.Request, body *lengthBody, sc 
 	if err != nil || cl[0][0] == '+' {
 		return nil
 	}
-	var resp *http.Response
-	if sc != nil {
-		resp = &sc.resp
-	} else {
-		resp = new(http.Response)
-	}
+	resp := &sc.resp
 	*resp = http.Response{
 		Status:        strings.TrimLeft(s[len("HTTP/1.1 "):lineEnd], " "),
 		StatusCode:    code,
