@@ -123,6 +123,15 @@ type exchange struct {
 	// connection's storage, reused from one response to the next; nil
 	// for a new map each time.
 	targetHead *headScratch
+
+	// Room that would otherwise be allocated apart on every request: the
+	// forwarded headers' values, the stickiness cookies' Set-Cookie
+	// values, and the body of the target's response (the first exchange
+	// with a pooled connection uses it; a retry allocates its own).
+	fwd      [4]string
+	setCkies [2]string
+	body     connBody
+	bodyUsed bool
 }
 
 type exchangeKey struct{}
@@ -134,18 +143,13 @@ func (ex *exchange) Value(key any) any {
 	return ex.Context.Value(key)
 }
 
-func exchangeOf(r *http.Request) *exchange {
-	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	return ex
-}
+func exchangeOf(r *http.Request) *exchange { return exchangeIn(r.Context()) }
 
-// targetHead returns the storage for the response header of the
-// exchange in ctx, nil when there is none.
-func targetHead(ctx context.Context) *headScratch {
-	if ex, _ := ctx.Value(exchangeKey{}).(*exchange); ex != nil {
-		return ex.targetHead
-	}
-	return nil
+// exchangeIn returns the exchange ctx carries, nil when it carries none
+// (a request that did not come through serve).
+func exchangeIn(ctx context.Context) *exchange {
+	ex, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return ex
 }
 
 // ServeHTTP proxies r to a target: the one its stickiness cookie names when

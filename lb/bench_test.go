@@ -91,7 +91,7 @@ func BenchmarkSetDuration(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h["Set-Cookie"] = h["Set-Cookie"][:0]
-		cw.setDuration(h, now, "app-1", 42, time.Hour)
+		cw.setDuration(h, now, "app-1", 42, time.Hour, nil)
 	}
 }
 

@@ -56,7 +56,7 @@ func (b *Balancer) rewrite(pr *httputil.ProxyRequest) {
 	ex := exchangeOf(pr.In)
 	pr.Out.URL.Scheme = ex.target.scheme
 	pr.Out.URL.Host = ex.target.host
-	b.setForwarded(pr.Out.Header, pr.In, ex.start)
+	b.setForwarded(pr.Out.Header, pr.In, ex.start, &ex.fwd)
 	b.setStickinessHeader(pr.Out.Header, ex)
 }
 
@@ -77,7 +77,7 @@ func (b *Balancer) setCookies(ex *exchange, h http.Header, now time.Time) {
 	switch s.Mode {
 	case StickyDuration:
 		// Every response refreshes the binding (sliding expiry).
-		b.cookies.setDuration(h, now, ex.target.name, ex.client, s.Duration)
+		b.cookies.setDuration(h, now, ex.target.name, ex.client, s.Duration, &ex.setCkies)
 		ex.setCkie = true
 	case StickyApp:
 		set, deleted := appCookieSet(h, s.AppCookie, now)

@@ -56,8 +56,9 @@ func deadline(now time.Time, d time.Duration) int64 {
 }
 
 // setDuration appends AWSALB and AWSALBCORS binding client to target for d.
-// ALB refreshes both on every response (sliding expiry).
-func (cw *cookieWriter) setDuration(h http.Header, now time.Time, target string, client uint64, d time.Duration) {
+// ALB refreshes both on every response (sliding expiry). When h has no
+// Set-Cookie yet, the two values go in room (nil: a new slice).
+func (cw *cookieWriter) setDuration(h http.Header, now time.Time, target string, client uint64, d time.Duration, room *[2]string) {
 	a := cw.attrsAt(now)
 	// Both lines are built in one buffer and become one string: one
 	// allocation instead of two.
@@ -73,7 +74,11 @@ func (cw *cookieWriter) setDuration(h http.Header, now time.Time, target string,
 	lines = append(lines, value...)
 	lines = append(lines, a.cors...)
 	s := string(lines)
-	h["Set-Cookie"] = append(h["Set-Cookie"], s[:first], s[first:])
+	vals := h["Set-Cookie"]
+	if len(vals) == 0 && room != nil {
+		vals = room[:0]
+	}
+	h["Set-Cookie"] = append(vals, s[:first], s[first:])
 }
 
 // setApp appends AWSALBAPP-0 binding client to target for d, and

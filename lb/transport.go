@@ -202,10 +202,24 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 		// A client that leaves, or a shutdown, interrupts the exchange.
 		stop = context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
 	}
-	// Allocated before the exchange, so that a body of known length can be
-	// framed inside it: one allocation for both.
-	body := &connBody{cc: cc, pool: p, stop: stop}
-	resp, writeErr, err := exchangeHead(ctx, cc, req, now, headerTimeout, &body.fixed)
+	// Made before the exchange, so that a body of known length can be
+	// framed inside it: one allocation for both, or none, inside the
+	// balancer's exchange.
+	ex := exchangeIn(ctx)
+	var body *connBody
+	var sc *headScratch
+	if ex != nil {
+		sc = ex.targetHead
+		if !ex.bodyUsed {
+			ex.bodyUsed = true
+			body = &ex.body
+		}
+	}
+	if body == nil {
+		body = new(connBody)
+	}
+	*body = connBody{cc: cc, pool: p, stop: stop}
+	resp, writeErr, err := exchangeHead(ctx, cc, req, now, headerTimeout, &body.fixed, sc)
 	if err != nil {
 		if stop != nil {
 			stop()
@@ -242,7 +256,9 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 //
 // The head must arrive within headerTimeout of the request being written,
 // as with http.Transport's ResponseHeaderTimeout: an upload may take longer.
-func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration, body *lengthBody) (resp *http.Response, writeErr chan error, err error) {
+//
+// The response head is built in sc, a new storage when nil.
+func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration, body *lengthBody, sc *headScratch) (resp *http.Response, writeErr chan error, err error) {
 	if req.Body == nil {
 		cc.setDeadline(headerTimeout, now)
 		if cc.deferrer != nil {
@@ -273,7 +289,7 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now ti
 		}()
 		writeErr = done
 	}
-	resp, err = readResponse(ctx, cc.br, req, body)
+	resp, err = readResponse(ctx, cc.br, req, body, sc)
 	if err != nil {
 		if writeErr != nil {
 			cc.nc.Close() // unblocks the writer
@@ -334,12 +350,12 @@ func writeHead(bw *bufio.Writer, req *http.Request) {
 // readResponse reads a response head, passing 1xx informational responses
 // (100 Continue, 103 Early Hints) to the request's trace as http.Transport
 // does, so that ReverseProxy forwards them.
-func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body *lengthBody) (*http.Response, error) {
+func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body *lengthBody, sc *headScratch) (*http.Response, error) {
 	for {
 		if _, err := br.Peek(1); err != nil {
 			return nil, staleIf(err)
 		}
-		if resp := readResponseFast(br, req, body, targetHead(ctx)); resp != nil {
+		if resp := readResponseFast(br, req, body, sc); resp != nil {
 			return resp, nil
 		}
 		resp, err := http.ReadResponse(br, req)
