@@ -219,8 +219,11 @@ func (f *Fleet) Restart(ctx context.Context, name string) (Instance, error) {
 	return in.snapshot(), err
 }
 
-// SetStore restarts every instance, one after the other, with the given
-// store ("memory" or "redis"). Sessions do not survive the switch.
+// SetStore restarts, one after the other, every instance that does not run
+// the given store ("memory" or "redis") yet; their sessions do not survive
+// the switch. An instance already on that store is left alone, sessions
+// and all: asking for the store in use changes nothing, and asking again
+// after a switch that failed halfway finishes it.
 func (f *Fleet) SetStore(ctx context.Context, store string) error {
 	if store != "memory" && store != "redis" {
 		return fmt.Errorf("set store: %q is not memory or redis", store)
@@ -232,6 +235,9 @@ func (f *Fleet) SetStore(ctx context.Context, store string) error {
 	f.store = store
 	f.mu.Unlock()
 	for _, in := range f.list {
+		if in.snapshot().Store == store {
+			continue
+		}
 		if _, err := f.Restart(ctx, in.name); err != nil {
 			return fmt.Errorf("set store: %w", err)
 		}

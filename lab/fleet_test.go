@@ -258,6 +258,16 @@ func TestFleetSetStoreSharesSessions(t *testing.T) {
 	if !loggedInOnApp2() {
 		t.Errorf("redis store: app-2 does not know a session made on app-1")
 	}
+	// Asking for the store in use restarts nothing.
+	switched := f.Instances()
+	if err := f.SetStore(context.Background(), "redis"); err != nil {
+		t.Fatalf("SetStore(redis) again: %v", err)
+	}
+	for i, in := range f.Instances() {
+		if in.PID != switched[i].PID || in.State != StateRunning {
+			t.Errorf("%s after SetStore to its own store: pid %d state %s, want pid %d running", in.Name, in.PID, in.State, switched[i].PID)
+		}
+	}
 	if r.Keys() == 0 {
 		t.Errorf("redis store: no key in redis after a login")
 	}
