@@ -31,6 +31,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
 	}
+	if err := distinctListeners("demo", *listen, *admin); err != nil {
+		return err
+	}
 	bcfg, err := bf.config("demo")
 	if err != nil {
 		return err

@@ -28,6 +28,8 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		{"demo timeout not shorter than interval", runDemo, []string{"-health-interval", "1s", "-health-timeout", "1s"}, nil, "-health-timeout"},
 		{"demo bad cookie key", runDemo, []string{"-cookie-key", "nothex"}, nil, "-cookie-key"},
 		{"demo stray argument", runDemo, []string{"redis"}, nil, `unexpected argument "redis"`},
+		{"demo listen on the admin port", runDemo, []string{"-listen", "127.0.0.1:8081"}, nil, "-listen 127.0.0.1:8081 and -admin 127.0.0.1:8081 take the same port"},
+		{"demo admin on every interface", runDemo, []string{"-listen", "127.0.0.1:9000", "-admin", ":9000"}, nil, "take the same port"},
 		{"demo bad env", runDemo, nil, map[string]string{"STICKYLAB_STORE": "disk"}, `invalid value "disk" for STICKYLAB_STORE (flag -store)`},
 		{"experiment no users", runExperiment, []string{"-users", "0"}, nil, "-users: must be from 1 to 500"},
 		{"experiment one instance", runExperiment, []string{"-instances", "1"}, nil, "-instances: must be from 2 to 9"},
@@ -67,6 +69,8 @@ func TestHelpListsFlagsWithDefaults(t *testing.T) {
 		{[]string{"app", "-h"}, []string{"-session-key", `(default "stickylab_session")`}},
 		{[]string{"lb", "-h"}, []string{"-targets", "(default none)", "-deregistration-delay"}},
 		{[]string{"help"}, []string{"demo", "experiment", "healthcheck", "STICKYLAB_"}},
+		{[]string{"-h"}, []string{"Commands:", "experiment", "Usage: stickylab demo", "-store", "(default memory)"}},
+		{[]string{"healthcheck", "-h"}, []string{"Usage: stickylab healthcheck URL [flags]", "-timeout"}},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

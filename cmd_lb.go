@@ -30,6 +30,9 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return helpOrErr(err)
 	}
 
+	if err := distinctListeners("lb", *listen, *admin); err != nil {
+		return err
+	}
 	if *targets == "" {
 		return usageError{errors.New("lb: -targets is required: comma-separated [name=]URL, e.g. app-1=http://127.0.0.1:8001")}
 	}

@@ -35,6 +35,7 @@ func TestLBFlagErrors(t *testing.T) {
 		{"timeout not shorter than interval", []string{target, "-health-interval", "1s", "-health-timeout", "1s"}, "for -health-timeout: must be shorter than -health-interval"},
 		{"cookie key not hex", []string{target, "-cookie-key", "xyz"}, "invalid -cookie-key: key 1 is not hex"},
 		{"cookie key wrong size", []string{target, "-cookie-key", "00112233445566778899aabbccddeeff,0011"}, "key 2 has 2 bytes"},
+		{"admin on the listen port", []string{target, "-listen", ":8081"}, "-listen :8081 and -admin 127.0.0.1:8081 take the same port"},
 		{"bad algorithm", []string{target, "-algorithm", "random"}, "must be one of round_robin, least_outstanding_requests"},
 	}
 	for _, tc := range cases {

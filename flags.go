@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -78,8 +79,15 @@ func helpOrErr(err error) error {
 	return err
 }
 
+// synopses are the arguments of the commands that take more than flags.
+var synopses = map[string]string{"healthcheck": "URL [flags]"}
+
 func printDefaults(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprintf(w, "Usage: stickylab %s [flags]\n\nFlags (each also as STICKYLAB_<FLAG>):\n", fs.Name())
+	synopsis, ok := synopses[fs.Name()]
+	if !ok {
+		synopsis = "[flags]"
+	}
+	fmt.Fprintf(w, "Usage: stickylab %s %s\n\nFlags (each also as STICKYLAB_<FLAG>):\n", fs.Name(), synopsis)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
@@ -163,5 +171,25 @@ func (n *intFlag) Set(s string) error {
 		return fmt.Errorf("must be from %d to %d", n.min, n.max)
 	}
 	n.value = v
+	return nil
+}
+
+// distinctListeners refuses a -listen and an -admin that would take the same
+// port (the same host, or either on every interface): the second listen
+// would otherwise fail with "address already in use", which points at some
+// other program.
+func distinctListeners(cmd, listen, admin string) error {
+	lh, lp, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil // the listen itself reports it
+	}
+	ah, ap, err := net.SplitHostPort(admin)
+	if err != nil || lp != ap || lp == "0" {
+		return nil
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	if lh == ah || wildcard(lh) || wildcard(ah) {
+		return usageError{fmt.Errorf("%s: -listen %s and -admin %s take the same port: give them different ones", cmd, listen, admin)}
+	}
 	return nil
 }

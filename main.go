@@ -57,6 +57,11 @@ func commands() []command {
 // is a flag, means demo.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name := "demo"
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		// stickylab -h: the commands, then the flags of demo, the default.
+		usage(stdout)
+		fmt.Fprintln(stdout)
+	}
 	if len(args) > 0 && (len(args[0]) == 0 || args[0][0] != '-') {
 		name, args = args[0], args[1:]
 	}
