@@ -53,7 +53,7 @@ func writeBanner(w io.Writer, b banner) {
 	fmt.Fprintf(&s, "  1. log in, then ask who answers:\n")
 	fmt.Fprintf(&s, "       %s -H 'Content-Type: application/json' -d '{\"username\":\"ada\"}' %s/api/login\n", jar, app)
 	fmt.Fprintf(&s, "       %s %s/api/session\n", jar, app)
-	fmt.Fprintf(&s, "  2. kill the instance named in \"instance\" (%s here; or kill -9 %d):\n", first.Name, first.PID)
+	fmt.Fprintf(&s, "  2. kill the instance named in \"instance\" (or kill -9 its PID above); for %s that is:\n", first.Name)
 	fmt.Fprintf(&s, "       curl -s -X POST %s/api/instances/%s/kill\n", admin, first.Name)
 	if b.store == "redis" {
 		fmt.Fprintf(&s, "  3. ask again: still logged in, the session lives in redis:\n")
@@ -61,7 +61,7 @@ func writeBanner(w io.Writer, b banner) {
 		fmt.Fprintf(&s, "  3. ask again: \"logged_in\":false, the session died with the instance:\n")
 	}
 	fmt.Fprintf(&s, "       %s %s/api/session\n", jar, app)
-	fmt.Fprintf(&s, "  4. bring it back, empty:\n")
+	fmt.Fprintf(&s, "  4. bring it back, empty (the same name):\n")
 	fmt.Fprintf(&s, "       curl -s -X POST %s/api/instances/%s/restart\n", admin, first.Name)
 	if b.store == "redis" {
 		fmt.Fprintf(&s, "  Then compare: curl -s -X PUT -d '{\"store\":\"memory\"}' %s/api/store (restarts every instance).\n", admin)

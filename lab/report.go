@@ -21,7 +21,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		r.Users, r.Requests, r.Instances, time.Duration(r.StickyDuration), failover, len(r.Cells), time.Duration(r.Elapsed).Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "%-20s%s\n", "", "users logged out / requests failed, per phase")
 	fmt.Fprintf(&b, "%-9s %-9s %-10s %-10s %-10s %-10s   %-18s %s\n",
-		"STICKY", "STORE", "steady", "killed", "back", "expired", "KILLED", "USERS PER INSTANCE, STEADY")
+		"STICKY", "STORE", "steady", "killed", "back", "expired", "KILLED", "USERS SEEN BY EACH INSTANCE, STEADY")
 	for _, c := range r.Cells {
 		fmt.Fprintf(&b, "%-9s %-9s", c.Sticky, c.Store)
 		for _, name := range Phases {
@@ -32,7 +32,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintf(&b, "   %-18s %s\n", fmt.Sprintf("%s (%d users)", c.Killed, c.KilledUsers), spread(steady, r.Instances))
 	}
 	b.WriteString("\nsteady: all instances up · killed: right after SIGKILL of the busiest instance · " +
-		"back: after its restart · expired: after a pause longer than the stickiness duration\n\n")
+		"back: after its restart · expired: after a pause longer than the stickiness duration · " +
+		"users seen: how many different users each instance answered (without stickiness every user meets every instance)\n\n")
 	for _, c := range r.Cells {
 		for _, warn := range c.Warnings {
 			fmt.Fprintf(&b, "warning (%s/%s): %s\n", c.Sticky, c.Store, warn)
