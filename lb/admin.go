@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +28,14 @@ import (
 //	GET  /metrics                   Prometheus metrics
 //
 // plus what Config.AdminRoutes adds. It has no authentication: serve it on
-// loopback or a private network only. Errors are JSON {"error": "..."}.
+// loopback or a private network only. Errors are JSON {"error": "..."},
+// unknown paths and methods included.
+//
+// Loopback does not keep out a web page in the user's own browser: any
+// site can make it POST to 127.0.0.1. So every request that changes
+// something (POST, PUT, DELETE) is refused with 403 when the browser says it
+// comes from another origin (http.CrossOriginProtection: Sec-Fetch-Site, or
+// Origin against Host). The dashboard's own buttons and curl pass.
 func (b *Balancer) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", b.dashboard)
@@ -40,7 +49,41 @@ func (b *Balancer) AdminHandler() http.Handler {
 	if b.cfg.AdminRoutes != nil {
 		b.cfg.AdminRoutes(mux)
 	}
-	return mux
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		jsonhttp.Error(w, http.StatusForbidden, "cross-origin request refused: the admin API takes changes from its own dashboard or from tools like curl, not from other sites")
+	}))
+	return csrf.Handler(jsonNotFound(mux))
+}
+
+// jsonNotFound answers the requests mux has no route for with a JSON 404,
+// or 405 and Allow when the path has routes for other methods, instead of
+// ServeMux's plain text. Paths that are not clean go to mux, which
+// redirects them.
+func jsonNotFound(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" || path.Clean(r.URL.Path) != r.URL.Path {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) == 0 {
+			jsonhttp.Error(w, http.StatusNotFound, fmt.Sprintf("no %s in the admin API (see GET /api/targets, /api/stickiness, /api/events, /metrics)", r.URL.Path))
+			return
+		}
+		if slices.Contains(allowed, http.MethodGet) {
+			allowed = append(allowed, http.MethodHead)
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		jsonhttp.Error(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+	})
 }
 
 func (b *Balancer) getTargets(w http.ResponseWriter, r *http.Request) {

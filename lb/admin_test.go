@@ -26,18 +26,64 @@ func TestAdminTargets(t *testing.T) {
 		t.Errorf("requests %d + %d, want 1 in all", got.Targets[0].Requests, got.Targets[1].Requests)
 	}
 
+	// Every error is JSON, the router's own 404 and 405 included.
 	cases := []struct {
 		method, path string
 		want         int
+		allow        string
 	}{
-		{"POST", "/api/targets/nope/drain", http.StatusNotFound},
-		{"GET", "/api/targets/app-1/drain", http.StatusMethodNotAllowed},
-		{"DELETE", "/api/stickiness", http.StatusMethodNotAllowed},
-		{"GET", "/nope", http.StatusNotFound},
+		{"POST", "/api/targets/nope/drain", http.StatusNotFound, ""},
+		{"GET", "/api/targets/app-1/drain", http.StatusMethodNotAllowed, "POST"},
+		{"DELETE", "/api/stickiness", http.StatusMethodNotAllowed, "GET, PUT, HEAD"},
+		{"GET", "/nope", http.StatusNotFound, ""},
 	}
 	for _, tc := range cases {
-		if resp, _ := do(t, http.DefaultClient, tc.method, r.admin+tc.path, nil); resp.StatusCode != tc.want {
-			t.Errorf("%s %s = %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		resp, body := do(t, http.DefaultClient, tc.method, r.admin+tc.path, nil)
+		var e struct{ Error string }
+		if resp.StatusCode != tc.want || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+			t.Errorf("%s %s = %d %q, want %d and a JSON error", tc.method, tc.path, resp.StatusCode, body, tc.want)
+		}
+		if got := resp.Header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
+	}
+}
+
+// TestAdminRefusesCrossOrigin: a page of another site open in the user's
+// browser can make it send requests to a loopback admin API; changes from
+// there are refused, while the dashboard's own requests and curl's pass.
+func TestAdminRefusesCrossOrigin(t *testing.T) {
+	_, ts := backends(t, 2)
+	r := serve(t, Config{Targets: ts})
+	refused := []map[string]string{
+		{"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"},
+		{"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:1"}, // another port of this host
+		{"Origin": "http://evil.example"},                               // an older browser: Origin against Host
+	}
+	for _, hdr := range refused {
+		for _, req := range [][2]string{{"POST", "/api/targets/app-1/drain"}, {"PUT", "/api/stickiness"}} {
+			resp, body := do(t, http.DefaultClient, req[0], r.admin+req[1], hdr)
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"error"`) {
+				t.Errorf("%s %s with %v = %d %s, want 403 and a JSON error", req[0], req[1], hdr, resp.StatusCode, body)
+			}
+		}
+	}
+	if st := r.Targets()[0].State; st != "healthy" && st != "initial" {
+		t.Fatalf("app-1 is %s after refused drains, want it untouched", st)
+	}
+	// A cross-site page may still read nothing and change nothing, but a
+	// GET is harmless and stays open (the dashboard's EventSource).
+	if resp, _ := do(t, http.DefaultClient, "GET", r.admin+"/api/targets", map[string]string{"Sec-Fetch-Site": "cross-site"}); resp.StatusCode != 200 {
+		t.Errorf("cross-site GET /api/targets = %d, want 200", resp.StatusCode)
+	}
+	passed := []map[string]string{
+		{"Sec-Fetch-Site": "same-origin", "Origin": r.admin}, // the dashboard's buttons
+		nil, // curl
+	}
+	for i, hdr := range passed {
+		name := []string{"app-1", "app-2"}[i]
+		if resp, body := do(t, http.DefaultClient, "POST", r.admin+"/api/targets/"+name+"/drain", hdr); resp.StatusCode != http.StatusAccepted {
+			t.Errorf("POST drain with %v = %d %s, want 202", hdr, resp.StatusCode, body)
 		}
 	}
 }
