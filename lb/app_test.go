@@ -80,7 +80,9 @@ func TestAppLogoutEndsStickiness(t *testing.T) {
 }
 
 // TestAppNeedsBothCookies: AWSALBAPP-0 alone does not bind; the application
-// cookie alone does not either, but gets AWSALBAPP-0 (re)written.
+// cookie alone does not either, and gets no AWSALBAPP-0 unless the target
+// sets the application cookie (as ALB); both, with an AWSALBAPP-0 that is
+// not valid, get it rewritten.
 func TestAppNeedsBothCookies(t *testing.T) {
 	_, ts := backends(t, 3)
 	r := serve(t, Config{Targets: ts, Sticky: StickyApp, AppCookie: testAppCookie})
@@ -100,6 +102,12 @@ func TestAppNeedsBothCookies(t *testing.T) {
 		_, body := do(t, http.DefaultClient, "GET", r.url+"/", map[string]string{"Cookie": "AWSALBAPP-0=" + app + "; " + testAppCookie + "=x"})
 		if body != on {
 			t.Fatalf("both cookies went to %s, want %s", body, on)
+		}
+	}
+	for range 3 {
+		resp, _ := do(t, http.DefaultClient, "GET", r.url+"/", map[string]string{"Cookie": testAppCookie + "=x"})
+		if got := resp.Header.Values("Set-Cookie"); len(got) != 0 {
+			t.Fatalf("the app cookie alone, target setting none: Set-Cookie %q, want none", got)
 		}
 	}
 	resp, body := do(t, http.DefaultClient, "GET", r.url+"/", map[string]string{"Cookie": testAppCookie + "=x; AWSALBAPP-0=forged"})

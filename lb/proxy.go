@@ -82,9 +82,10 @@ func (b *Balancer) setCookies(ex *exchange, h http.Header, now time.Time) {
 	case StickyApp:
 		set, deleted := appCookieSet(h, s.AppCookie, now)
 		// ALB adds AWSALBAPP when the target sets the application cookie
-		// and refreshes it while the client sends both; once the
+		// and refreshes it (or rewrites a bad one) while the client sends
+		// both; the application cookie alone gets nothing. Once the
 		// application ends its session (logout), stickiness ends with it.
-		if deleted || !(set || ex.sticky.hasApp) {
+		if deleted || !(set || ex.sticky.hasBoth) {
 			return
 		}
 		b.cookies.setApp(h, now, ex.target.name, ex.client, s.Duration)

@@ -35,6 +35,7 @@ type stickyResult struct {
 	target   *target // the bound target when decision is stuck
 	client   uint64  // the client label carried by an authentic cookie, 0 when none
 	hasApp   bool    // app mode: the request carries the application cookie
+	hasBoth  bool    // app mode: ... and an AWSALBAPP-0, valid or not
 }
 
 // decide reads the request's stickiness cookie under setting s and the pool
@@ -62,7 +63,7 @@ func decide(s *Stickiness, h http.Header, snap *snapshot, codec *cookieCodec, no
 			res.decision = decisionNew
 			return res
 		}
-		value, _ = cookieValue(h, cookieApp)
+		value, res.hasBoth = cookieValue(h, cookieApp)
 	default:
 		return res
 	}
