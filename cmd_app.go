@@ -63,16 +63,39 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if (&http.Cookie{Name: *cookieName, Value: "x"}).Valid() != nil {
 		return usageError{fmt.Errorf("app: invalid value %q for -cookie-name: must be a cookie name (letters, digits and !#$%%&'*+-.^_`|~)", *cookieName)}
 	}
+	if _, _, err := splitListenAddr("app", "listen", *listen); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	keys, err := sessionKeys(*sessionKey, log)
-	if err != nil {
-		return usageError{fmt.Errorf("app: invalid -session-key: %v", err)}
+	// The Redis URL is checked before the session key, whose warning
+	// would otherwise come before the error that stops the program.
+	var rc redis.UniversalClient
+	if store.value == "redis" {
+		// go-redis logs dial failures through a process-wide logger; route
+		// them to ours at debug level, since every request that fails for
+		// them is already answered 503 and logged by the app.
+		redis.SetLogger(redisLogger{log})
+		var err error
+		if rc, err = sessionstore.NewRedisClient(*redisURL); err != nil {
+			return usageError{fmt.Errorf("app: invalid -redis-url: %v", err)}
+		}
+	}
+	closeClient := func() {
+		if rc != nil {
+			rc.Close()
+		}
 	}
 	ctx, cancel, err := watchParent(ctx, log)
 	if err != nil {
+		closeClient()
 		return err
 	}
 	defer cancel()
+	keys, err := sessionKeys(*sessionKey, log)
+	if err != nil {
+		closeClient()
+		return usageError{fmt.Errorf("app: invalid -session-key: %v", err)}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -82,21 +105,11 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Metrics:     sessionstore.NewMetrics(reg),
 	}
 	var st *sessionstore.Store
-	var client interface{ Close() error }
 	switch store.value {
 	case "redis":
-		// go-redis logs dial failures through a process-wide logger; route
-		// them to ours at debug level, since every request that fails for
-		// them is already answered 503 and logged by the app.
-		redis.SetLogger(redisLogger{log})
-		rc, err := sessionstore.NewRedisClient(*redisURL)
-		if err != nil {
-			return usageError{fmt.Errorf("app: invalid -redis-url: %v", err)}
-		}
-		client = rc
 		st, err = sessionstore.NewRedis(rc, keys, scfg)
 		if err != nil {
-			rc.Close()
+			closeClient()
 			return fmt.Errorf("app: redis store: %w", err)
 		}
 	default:
@@ -108,9 +121,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// Closed in reverse order of start, after the server has shut down.
 	defer func() {
 		st.Close()
-		if client != nil {
-			client.Close()
-		}
+		closeClient()
 	}()
 
 	a, err := app.New(app.Config{Name: *name, CookieName: *cookieName, Logger: log, Registry: reg}, st)
@@ -175,10 +186,14 @@ func sessionKeys(s string, log *slog.Logger) ([][]byte, error) {
 		if k = strings.TrimSpace(k); k == "" {
 			return nil, fmt.Errorf("key %d is empty", i+1)
 		}
+		keys = append(keys, []byte(k))
+	}
+	// Warned only once every key is known good: an error stops the
+	// program with one line.
+	for i, k := range keys {
 		if len(k) < 16 {
 			log.Warn("app: short -session-key: use at least 32 random characters outside a lab", "key", i+1, "length", len(k))
 		}
-		keys = append(keys, []byte(k))
 	}
 	return keys, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,7 @@ func TestAppFlagErrors(t *testing.T) {
 		{"empty session key", nil, []string{"-session-key", "k1,,k2"}, "invalid -session-key: key 2 is empty"},
 		{"bad redis URL", nil, []string{"-store", "redis", "-redis-url", "http://127.0.0.1:6379"}, `invalid -redis-url: sessionstore: redis URL: scheme "http" not supported`},
 		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
+		{"listen port out of range", nil, []string{"-listen", ":70000"}, `invalid value ":70000" for -listen`},
 		{"bad parent PID", map[string]string{lab.ParentPIDEnv: "lab"}, nil, `invalid value "lab" for ` + lab.ParentPIDEnv},
 	}
 	for _, tc := range cases {
@@ -41,13 +43,19 @@ func TestAppFlagErrors(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			err := runApp(context.Background(), tc.args, io.Discard, io.Discard)
+			var logged bytes.Buffer
+			err := runApp(context.Background(), tc.args, io.Discard, &logged)
 			var ue usageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("got err %v, want a usageError (exit 2)", err)
 			}
 			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
 				t.Errorf("got message %q, want one line containing %q", msg, tc.want)
+			}
+			// The error is the one line: no warning logged before it (the
+			// random session key's, say).
+			if logged.Len() > 0 {
+				t.Errorf("logged before the error: %s", logged.String())
 			}
 		})
 	}

@@ -31,7 +31,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
 	}
-	if err := distinctListeners("demo", *listen, *admin); err != nil {
+	if err := checkListeners("demo", *listen, *admin); err != nil {
 		return err
 	}
 	bcfg, err := bf.config("demo")

@@ -36,6 +36,7 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		{"experiment bad sticky", runExperiment, []string{"-sticky", "always"}, nil, "must be one of all, none, duration, app"},
 		{"experiment duration too long", runExperiment, []string{"-sticky-duration", "2m"}, nil, "-sticky-duration: must be from 1s to 1m"},
 		{"experiment not a number", runExperiment, []string{"-requests", "ten"}, nil, "-requests: must be a whole number"},
+		{"experiment bad boolean env", runExperiment, nil, map[string]string{"STICKYLAB_PASSIVE_FAILOVER": "nah"}, `invalid value "nah" for STICKYLAB_PASSIVE_FAILOVER (flag -passive-failover): must be true or false`},
 		{"experiment bad env", runExperiment, nil, map[string]string{"STICKYLAB_PARALLEL": "7"}, "STICKYLAB_PARALLEL (flag -parallel): must be from 1 to 6"},
 	}
 	for _, tc := range cases {

@@ -30,7 +30,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return helpOrErr(err)
 	}
 
-	if err := distinctListeners("lb", *listen, *admin); err != nil {
+	if err := checkListeners("lb", *listen, *admin); err != nil {
 		return err
 	}
 	if *targets == "" {

@@ -36,6 +36,9 @@ func TestLBFlagErrors(t *testing.T) {
 		{"cookie key not hex", []string{target, "-cookie-key", "xyz"}, "invalid -cookie-key: key 1 is not hex"},
 		{"cookie key wrong size", []string{target, "-cookie-key", "00112233445566778899aabbccddeeff,0011"}, "key 2 has 2 bytes"},
 		{"admin on the listen port", []string{target, "-listen", ":8081"}, "-listen :8081 and -admin 127.0.0.1:8081 take the same port"},
+		{"listen port out of range", []string{target, "-listen", "127.0.0.1:99999"}, `invalid value "127.0.0.1:99999" for -listen: must be host:port`},
+		{"admin without port", []string{target, "-admin", "localhost"}, `invalid value "localhost" for -admin`},
+		{"not a boolean", []string{target, "-passive-failover=maybe"}, `invalid boolean value "maybe" for -passive-failover: must be true or false`},
 		{"bad algorithm", []string{target, "-algorithm", "random"}, "must be one of round_robin, least_outstanding_requests"},
 	}
 	for _, tc := range cases {

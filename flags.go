@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,7 +46,11 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			printDefaults(fs, stdout)
 			return errHelpShown
 		}
-		return usageError{fmt.Errorf("%s: %v", fs.Name(), err)}
+		msg := err.Error()
+		if strings.HasPrefix(msg, "invalid boolean value") {
+			msg = strings.TrimSuffix(msg, "parse error") + "must be true or false"
+		}
+		return usageError{fmt.Errorf("%s: %s", fs.Name(), msg)}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("%s: unexpected argument %q (flags come as -name value)", fs.Name(), fs.Arg(0))}
@@ -62,6 +67,9 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			return
 		}
 		if serr := fs.Set(f.Name, v); serr != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				serr = errors.New("must be true or false")
+			}
 			err = usageError{fmt.Errorf("%s: invalid value %q for %s (flag -%s): %v", fs.Name(), v, envName(f.Name), f.Name, serr)}
 		}
 	})
@@ -174,17 +182,20 @@ func (n *intFlag) Set(s string) error {
 	return nil
 }
 
-// distinctListeners refuses a -listen and an -admin that would take the same
-// port (the same host, or either on every interface): the second listen
-// would otherwise fail with "address already in use", which points at some
-// other program.
-func distinctListeners(cmd, listen, admin string) error {
-	lh, lp, err := net.SplitHostPort(listen)
+// checkListeners refuses a -listen or -admin that is not host:port with a
+// port from 0 to 65535, and the two on the same port (the same host, or
+// either on every interface): the second listen would otherwise fail with
+// "address already in use", which points at some other program.
+func checkListeners(cmd, listen, admin string) error {
+	lh, lp, err := splitListenAddr(cmd, "listen", listen)
 	if err != nil {
-		return nil // the listen itself reports it
+		return err
 	}
-	ah, ap, err := net.SplitHostPort(admin)
-	if err != nil || lp != ap || lp == "0" {
+	ah, ap, err := splitListenAddr(cmd, "admin", admin)
+	if err != nil {
+		return err
+	}
+	if lp != ap || lp == 0 {
 		return nil
 	}
 	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
@@ -192,4 +203,17 @@ func distinctListeners(cmd, listen, admin string) error {
 		return usageError{fmt.Errorf("%s: -listen %s and -admin %s take the same port: give them different ones", cmd, listen, admin)}
 	}
 	return nil
+}
+
+// splitListenAddr splits the address of the flag name, or returns a
+// usageError saying what is wrong with it.
+func splitListenAddr(cmd, name, addr string) (host string, port int, err error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err == nil {
+		port, err = strconv.Atoi(p)
+	}
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, usageError{fmt.Errorf("%s: invalid value %q for -%s: must be host:port (the host may be empty, the port 0 to 65535)", cmd, addr, name)}
+	}
+	return host, port, nil
 }
