@@ -170,11 +170,10 @@ func (s *sockIO) sendPending(p []byte) (n int, done bool, err error) {
 			return 0, true, err
 		}
 		return 0, false, nil
-	case err == nil && rerr != 0:
-		return 0, true, os.NewSyscallError("read", rerr)
-	case err == nil && n == 0:
-		return 0, true, io.EOF
+	case err != nil:
+		return n, true, err
 	}
+	n, err = readResult(n, rerr)
 	return n, true, err
 }
 
@@ -215,9 +214,16 @@ func (s *sockIO) readHeld(p []byte) (int, error) {
 	if raceEnabled {
 		ioSync.Add(1)
 	}
-	switch {
-	case !ok:
+	if !ok {
 		return 0, errWouldBlock
+	}
+	return readResult(n, errno)
+}
+
+// readResult is what Read returns for a read(2) that gave n bytes or errno:
+// an *os.SyscallError for errno, io.EOF for 0 bytes.
+func readResult(n int, errno syscall.Errno) (int, error) {
+	switch {
 	case errno != 0:
 		return 0, os.NewSyscallError("read", errno)
 	case n == 0:
@@ -247,12 +253,12 @@ func (s *sockIO) Read(p []byte) (int, error) {
 		ioSync.Add(1)
 	}
 	if errno, ok := err.(syscall.Errno); ok {
-		return 0, os.NewSyscallError("read", errno)
+		return readResult(0, errno)
 	}
-	if err == nil && n == 0 {
-		return 0, io.EOF
+	if err != nil {
+		return n, err
 	}
-	return n, err
+	return readResult(n, 0)
 }
 
 func (s *sockIO) Write(p []byte) (int, error) {
