@@ -81,6 +81,11 @@ func killServing(t *testing.T, s *stack, store, name string) (*user, string, ses
 	served := u.login(t, name)
 	u.stuck(t, served, 3)
 	s.kill(t, served)
+	// The README's promise: the very next request is answered, by another
+	// instance (passive failover), not after a wait on the dead one.
+	if got, status, err := u.do(http.MethodGet, "/api/session", nil); err != nil || status != http.StatusOK || got.Instance == served {
+		t.Errorf("first request after the kill of %s: status %d, instance %q, err %v; want 200 from another instance at once", served, status, got.Instance, err)
+	}
 	return u, served, u.sessionAfter(t, "the kill of "+served, served)
 }
 

@@ -129,7 +129,9 @@ func (h *sockHalf) run(p []byte) (int, error) {
 // before its first attempt, which is why net.Conn must try a read first.
 // Here the request is written inside that first attempt, after the clearing,
 // so whatever answers it (data, FIN, RST) arrives as a fresh edge and wakes
-// the wait.
+// the wait. A FIN that came earlier, while the connection sat idle, is not
+// fresh: the pool peeks at connections idle for a while before reusing
+// them (connPool.get, peekAfter).
 func (s *sockIO) deferWrite(on bool) { s.deferring = on }
 
 // sendThenRead is the RawConn.Read callback of a Read with writes pending:

@@ -22,6 +22,18 @@ import (
 // targets still go through the shared http.Transport.
 
 const (
+	// peekAfter: a connection idle this long is peeked at (alive) before
+	// it is reused, so that one the target closed meanwhile is never
+	// written to. A request written to a closed connection normally comes
+	// back reset and is sent again on a new one; but when the target has
+	// vanished from the network (a killed container, whose address is
+	// gone) no reset ever comes, and the request would wait for the whole
+	// header timeout: the poller has forgotten the FIN that came while
+	// the connection was idle (see deferWrite). Connections used more
+	// recently are taken as they are, which spares a busy balancer a
+	// system call per request.
+	peekAfter = 10 * time.Millisecond
+
 	dialTimeout     = 5 * time.Second
 	idleConnTimeout = 30 * time.Second // shorter than usual server keep-alive timeouts, so that idle connections are dropped by us first
 	maxIdlePerHost  = 256
@@ -58,19 +70,31 @@ func newConnPool(addr string) *connPool {
 	return &connPool{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}, open: make(map[*clientConn]struct{})}
 }
 
-// get returns an idle connection (reused true) or a new one.
-func (p *connPool) get(ctx context.Context, now time.Time) (cc *clientConn, reused bool, err error) {
+// get returns an idle connection (reused true) or a new one. An idle
+// connection is peeked at first when it has been idle for peekAfter or
+// more, or always with peek set; one found closed is dropped for the next.
+func (p *connPool) get(ctx context.Context, now time.Time, peek bool) (cc *clientConn, reused bool, err error) {
 	p.mu.Lock()
 	for len(p.idle) > 0 {
 		cc = p.idle[len(p.idle)-1]
 		p.idle[len(p.idle)-1] = nil
 		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(cc.idleAt) < idleConnTimeout {
+		idle := now.Sub(cc.idleAt)
+		if idle >= idleConnTimeout {
+			delete(p.open, cc)
+			cc.nc.Close()
+			continue
+		}
+		if !peek && idle < peekAfter {
 			p.mu.Unlock()
 			return cc, true, nil
 		}
-		delete(p.open, cc)
-		cc.nc.Close()
+		p.mu.Unlock()
+		if cc.alive() {
+			return cc, true, nil
+		}
+		p.discard(cc)
+		p.mu.Lock()
 	}
 	p.mu.Unlock()
 	cc, err = p.dial(ctx)
@@ -138,20 +162,11 @@ func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, wat
 		if attempt > 0 {
 			now = time.Now()
 		}
-		cc, reused, err := p.get(ctx, now)
+		// A body cannot be sent twice: make sure of the connection before
+		// writing it.
+		cc, reused, err := p.get(ctx, now, req.Body != nil)
 		if err != nil {
 			return nil, err
-		}
-		if reused && req.Body != nil {
-			cc.setDeadline(0, now) // a past deadline would fail the peek
-		}
-		if reused && req.Body != nil && !cc.alive() {
-			// A body cannot be sent twice: make sure before writing it.
-			p.discard(cc)
-			if cc, err = p.dial(ctx); err != nil {
-				return nil, err
-			}
-			reused = false
 		}
 		resp, err := p.exchange(ctx, cc, req, now, headerTimeout, watch)
 		if err == nil {

@@ -162,6 +162,45 @@ func TestConnPoolReuseAndStale(t *testing.T) {
 	}
 }
 
+// TestConnPoolVanishedTarget: a connection that the target closed while it
+// sat idle is not written to. Behind a target that has vanished from the
+// network (docker compose kill: the process closes its sockets, then its
+// address disappears) nothing would answer or reset what is written, and
+// the request would wait for the whole header timeout. Here the target's
+// kernel is still there and would wake the pool with its ACK, so the test
+// checks what was written to the closed connection: nothing.
+func TestConnPoolVanishedTarget(t *testing.T) {
+	written := make(chan int64, 4)
+	p := rawTarget(t, func(c net.Conn) {
+		answerRequests(c, 1)
+		c.(*net.TCPConn).CloseWrite() // the FIN of the process's exit
+		n, _ := io.Copy(io.Discard, c)
+		written <- n
+	})
+	if got, err := get(t, p, "GET", nil, time.Second); err != nil || got != "ok" {
+		t.Fatalf("first request: %q, %v", got, err)
+	}
+	waitFor(t, "the target to close its connection", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.idle) == 1 && !p.idle[0].alive()
+	})
+	p.mu.Lock()
+	p.idle[0].idleAt = time.Now().Add(-peekAfter) // idle long enough to be peeked at
+	p.mu.Unlock()
+	if got, err := get(t, p, "GET", nil, 2*time.Second); err != nil || got != "ok" {
+		t.Fatalf("request after the target closed the idle connection: %q, %v", got, err)
+	}
+	select {
+	case n := <-written:
+		if n != 0 {
+			t.Errorf("%d bytes written to the connection the target had closed, want none", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pool kept the connection the target had closed")
+	}
+}
+
 // TestConnPoolHeaderTimeout: the response head must come within the
 // timeout of the request being written, however long the upload took.
 func TestConnPoolHeaderTimeout(t *testing.T) {
