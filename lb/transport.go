@@ -32,7 +32,7 @@ const (
 	// the connection was idle (see deferWrite). Connections used more
 	// recently are taken as they are, which spares a busy balancer a
 	// system call per request.
-	peekAfter = 10 * time.Millisecond
+	peekAfter = time.Millisecond
 
 	dialTimeout     = 5 * time.Second
 	idleConnTimeout = 30 * time.Second // shorter than usual server keep-alive timeouts, so that idle connections are dropped by us first
@@ -124,6 +124,20 @@ func (p *connPool) discard(cc *clientConn) {
 	cc.nc.Close()
 }
 
+// closeIdle closes the idle connections.
+func (p *connPool) closeIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	for _, cc := range idle {
+		delete(p.open, cc)
+	}
+	p.mu.Unlock()
+	for _, cc := range idle {
+		cc.nc.Close()
+	}
+}
+
 // closeAll closes every connection, idle or in use (an exchange on one
 // fails at once), and any connection dialled or returned later.
 func (p *connPool) closeAll() {
@@ -173,6 +187,12 @@ func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, wat
 			return resp, nil
 		}
 		p.discard(cc)
+		if reused && errors.Is(err, errStaleConn) {
+			// A target that closed one kept-alive connection under us has
+			// most likely closed the others too (it restarted, or died):
+			// none of them is written to.
+			p.closeIdle()
+		}
 		if reused && attempt == 0 && req.Body == nil && errors.Is(err, errStaleConn) && ctx.Err() == nil {
 			continue
 		}

@@ -3,6 +3,7 @@ package lb
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -198,6 +199,40 @@ func TestConnPoolVanishedTarget(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the pool kept the connection the target had closed")
+	}
+}
+
+// TestConnPoolRestartedTarget: when a reused connection turns out closed
+// by the target, the other idle ones (closed too, by a restart) are not
+// tried one after the other: the retry goes on a new connection.
+func TestConnPoolRestartedTarget(t *testing.T) {
+	var accepted atomic.Int32
+	p := rawTarget(t, func(c net.Conn) {
+		if accepted.Add(1) <= 2 {
+			return // the two pooled connections: closed by the "restart"
+		}
+		answerRequests(c, 10)
+	})
+	now := time.Now()
+	for range 2 {
+		cc, err := p.dial(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.put(cc, now)
+	}
+	waitFor(t, "the target to close both connections", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.idle) == 2 && !p.idle[0].alive() && !p.idle[1].alive()
+	})
+	p.mu.Lock()
+	for _, cc := range p.idle {
+		cc.idleAt = time.Now() // just used: taken without a peek
+	}
+	p.mu.Unlock()
+	if got, err := get(t, p, "GET", nil, 2*time.Second); err != nil || got != "ok" {
+		t.Errorf("request after the target restarted: %q, %v (want ok on a new connection)", got, err)
 	}
 }
 
