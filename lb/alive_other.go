@@ -6,3 +6,6 @@ package lb
 // that a request body, which cannot be sent twice, always goes out on a
 // new connection.
 func (cc *clientConn) alive() bool { return false }
+
+// canPeek: idle connections are reused without a look (connPool.get).
+const canPeek = false

@@ -39,6 +39,11 @@ type sockIO struct {
 	heldFD  uintptr
 	heldFn  func() bool
 	held    func(fd uintptr) bool
+
+	// peek's state: its one attempt, the byte it may read, its errno.
+	peekFn  func(fd uintptr) bool
+	peekBuf [1]byte
+	peekErr syscall.Errno
 }
 
 // sockHalf is one direction's call in progress.
@@ -66,6 +71,7 @@ func newSockIO(nc net.Conn) io.ReadWriter {
 	s.w.fn, s.w.wait = s.w.writeFD, rc.Write
 	s.sendRead = s.sendThenRead
 	s.held = s.heldAttempt
+	s.peekFn = s.peekAttempt
 	return s
 }
 
@@ -177,6 +183,27 @@ func (s *sockIO) sendPending(p []byte) (n int, done bool, err error) {
 	}
 	n, err = readResult(n, rerr)
 	return n, true, err
+}
+
+// alive peeks at an idle socket without blocking (recv with MSG_PEEK): a
+// socket the peer closed or reset reads EOF or an error at once, a live one
+// has nothing to read (EAGAIN). A raw system call, as Read's, and nothing
+// allocated: the pool peeks at every connection it reuses after a pause.
+func (s *sockIO) alive() bool {
+	s.peekErr = 0
+	err := s.r.wait(s.peekFn)
+	return err == nil && s.peekErr == syscall.EAGAIN
+}
+
+func (s *sockIO) peekAttempt(fd uintptr) bool {
+	for {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&s.peekBuf[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if e != syscall.EINTR {
+			s.peekErr = e
+			return true
+		}
+	}
 }
 
 // holdRead calls f inside one RawConn.Read: at once, and again each time

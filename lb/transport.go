@@ -60,7 +60,12 @@ type clientConn struct {
 	dl     time.Time // the deadline set last (zero: none)
 
 	deferrer writeDeferrer // nil where the socket cannot defer writes
+	peeker   peeker        // nil where the socket has no peek of its own
 }
+
+// A peeker tells whether an idle socket is still open, without blocking
+// (sockio_linux.go).
+type peeker interface{ alive() bool }
 
 // A writeDeferrer holds what is written until the next read, which sends it
 // (sockio_linux.go).
@@ -85,7 +90,7 @@ func (p *connPool) get(ctx context.Context, now time.Time, peek bool) (cc *clien
 			cc.nc.Close()
 			continue
 		}
-		if !peek && idle < peekAfter {
+		if !peek && (idle < peekAfter || !canPeek) {
 			p.mu.Unlock()
 			return cc, true, nil
 		}
@@ -208,6 +213,7 @@ func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
 	sock := newSockIO(nc)
 	cc := &clientConn{nc: nc, br: bufio.NewReaderSize(sock, 4<<10), bw: bufio.NewWriterSize(sock, 4<<10)}
 	cc.deferrer, _ = sock.(writeDeferrer)
+	cc.peeker, _ = sock.(peeker)
 	p.mu.Lock()
 	closed := p.closed
 	if !closed {
