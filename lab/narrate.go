@@ -153,7 +153,7 @@ func plural(n int, one, many string) string {
 func statusWhy(status int) string {
 	switch status {
 	case 502:
-		return "(its instance did not answer: ALB does the same until the health check notices)"
+		return "(its instance did not answer: ALB does the same until the health check notices, and for as long as no instance is healthy)"
 	case 503:
 		return "(no instance to send it to, or the session store is down)"
 	case 504:

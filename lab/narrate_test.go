@@ -25,7 +25,7 @@ func TestEventLines(t *testing.T) {
 		{"retried without stickiness", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-2", Status: 200, Retries: 2},
 			"lb: client c-1 (GET /) answered by app-2 after 2 passive failover retries"},
 		{"502 like ALB", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-1", Sticky: "stuck", Status: 502},
-			"lb: client c-1 (GET /) got 502 (its instance did not answer: ALB does the same until the health check notices)"},
+			"lb: client c-1 (GET /) got 502 (its instance did not answer: ALB does the same until the health check notices, and for as long as no instance is healthy)"},
 		{"unhealthy", lb.Event{Kind: lb.EventTarget, Target: "app-2", State: "unhealthy", PrevState: "healthy", Reason: "connection refused"},
 			"lb: app-2 is unhealthy (connection refused): no new requests go to it"},
 		{"healthy again", lb.Event{Kind: lb.EventTarget, Target: "app-2", State: "healthy", PrevState: "unhealthy"},
