@@ -21,7 +21,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	store := newChoice("memory", "memory", "redis")
 	fs.Var(store, "store", "where the instances keep sessions: memory (each its own, the blog's setup) or redis")
 	redisURL := fs.String("redis-url", "", "Redis for -store redis (redis://host:port/db); empty: an embedded Redis on a free loopback port")
-	verbose := fs.Bool("verbose", false, "also log the instances' output and the balancer's log lines to stderr")
+	verbose := boolVar(fs, "verbose", false, "also log the instances' output and the balancer's log lines to stderr")
 	bf := balancerFlags(fs, lbDefaults{
 		sticky: lb.StickyApp, appCookie: lab.AppCookie,
 		healthInterval: time.Second, healthTimeout: 500 * time.Millisecond,

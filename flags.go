@@ -46,11 +46,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			printDefaults(fs, stdout)
 			return errHelpShown
 		}
-		msg := err.Error()
-		if strings.HasPrefix(msg, "invalid boolean value") {
-			msg = strings.TrimSuffix(msg, "parse error") + "must be true or false"
-		}
-		return usageError{fmt.Errorf("%s: %s", fs.Name(), msg)}
+		return usageError{fmt.Errorf("%s: %v", fs.Name(), err)}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("%s: unexpected argument %q (flags come as -name value)", fs.Name(), fs.Arg(0))}
@@ -67,9 +63,6 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			return
 		}
 		if serr := fs.Set(f.Name, v); serr != nil {
-			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-				serr = errors.New("must be true or false")
-			}
 			err = usageError{fmt.Errorf("%s: invalid value %q for %s (flag -%s): %v", fs.Name(), v, envName(f.Name), f.Name, serr)}
 		}
 	})
@@ -99,6 +92,36 @@ func printDefaults(fs *flag.FlagSet, w io.Writer) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+}
+
+// boolFlag is a boolean flag whose error says what is allowed (the flag
+// package's own says "parse error").
+type boolFlag struct{ p *bool }
+
+// boolVar defines a boolean flag, as fs.Bool.
+func boolVar(fs *flag.FlagSet, name string, def bool, usage string) *bool {
+	p := new(bool)
+	*p = def
+	fs.Var(boolFlag{p}, name, usage)
+	return p
+}
+
+func (b boolFlag) IsBoolFlag() bool { return true }
+
+func (b boolFlag) String() string {
+	if b.p == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*b.p)
+}
+
+func (b boolFlag) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("must be true or false")
+	}
+	*b.p = v
+	return nil
 }
 
 // choiceFlag is a string flag whose value must be one of allowed.

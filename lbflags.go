@@ -55,9 +55,9 @@ func balancerFlags(fs *flag.FlagSet, d lbDefaults) *lbFlags {
 	fs.Var(f.healthyThreshold, "healthy-threshold", "passed checks in a row that make an unhealthy target healthy (2 to 10)")
 	fs.Var(f.unhealthyThreshold, "unhealthy-threshold", "failed checks in a row that make a target unhealthy (2 to 10)")
 	fs.Var(f.deregistrationDelay, "deregistration-delay", "how long a draining target may finish its in-flight requests (0 to 1h)")
-	f.passiveFailover = fs.Bool("passive-failover", true, "retry a request on another target when its own refused it; false behaves like ALB: 502 until the health check notices")
+	f.passiveFailover = boolVar(fs, "passive-failover", true, "retry a request on another target when its own refused it; false behaves like ALB: 502 until the health check notices")
 	f.cookieKey = fs.String("cookie-key", "", "hex AES key(s) of the sticky cookies, 16, 24 or 32 bytes, comma-separated newest first for rotation (empty: random, cookies do not survive a restart)")
-	f.stickinessHeader = fs.Bool("stickiness-header", d.stickinessHeader, "tell the targets in a request header ("+lb.StickinessHeader+") what the balancer decided, for the app's page (ALB sends no such header)")
+	f.stickinessHeader = boolVar(fs, "stickiness-header", d.stickinessHeader, "tell the targets in a request header ("+lb.StickinessHeader+") what the balancer decided, for the app's page (ALB sends no such header)")
 	return f
 }
 
