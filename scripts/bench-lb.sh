@@ -3,7 +3,9 @@
 #
 # Three trivial backends (scripts/benchbackend); wrk (Debian) loads, one after
 # the other: a backend directly, HAProxy with "cookie SRV insert indirect
-# nocache", and "stickylab lb" in none, duration and app mode. Sticky runs
+# nocache", and "stickylab lb" in none, duration and app mode. HAProxy adds
+# the request headers lb adds (X-Forwarded-For, -Proto, -Port and a trace
+# id), so that the backends do the same work behind both. Sticky runs
 # send the cookies a first response set, as a browser would. For each proxy
 # the CPU time it spent (utime+stime from /proc/PID/stat) is divided by the
 # requests wrk completed; so is that of the three backends together and of
@@ -31,7 +33,7 @@ while getopts "d:c:r:h" opt; do
 	d) duration=$OPTARG ;;
 	c) conns=$OPTARG ;;
 	r) rounds=$OPTARG ;;
-	*) sed -n '2,20p' "$0"; exit 2 ;;
+	*) sed -n '2,/^# Everything binds/p' "$0"; exit 2 ;;
 	esac
 done
 case $duration in '' | *[!0-9]*) echo "bench-lb: -d wants whole seconds, got '$duration'" >&2; exit 2 ;; esac
@@ -181,6 +183,11 @@ defaults
 	option forwardfor
 frontend fe
 	bind 127.0.0.1:$hp
+	# The headers ALB adds, as lb does (option forwardfor is the fourth),
+	# so that the backends parse the same requests behind both proxies.
+	http-request set-header X-Forwarded-Proto http
+	http-request set-header X-Forwarded-Port %[dst_port]
+	http-request set-header X-Amzn-Trace-Id "Root=1-%{+X}o%Ts-%[rand,hex]%[rand,hex]" unless { req.hdr(X-Amzn-Trace-Id) -m found }
 	default_backend be
 backend be
 	balance roundrobin
