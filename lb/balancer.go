@@ -11,12 +11,13 @@
 // sockio_linux.go for the socket calls), sticky.go (which target the cookie
 // names), selector.go (the algorithm, for everything else), proxy.go
 // (httputil.ReverseProxy with Rewrite, forwarded.go's headers, setcookie.go
-// and cookie.go on the response), failover.go and transport.go (the
-// exchange with the target, and passive failover). Nothing on it takes a
-// lock except the target's connection pool; the target set is an immutable
-// snapshot behind an atomic pointer (pool.go), replaced when a state
-// changes (health.go, drain). Admin: admin.go, sse.go, metrics.go,
-// dashboard.go.
+// and cookie.go on the response; direct.go does the same without
+// ReverseProxy for the common bodiless request), failover.go and
+// transport.go (the exchange with the target, and passive failover).
+// Nothing on it takes a lock except the target's connection pool; the
+// target set is an immutable snapshot behind an atomic pointer (pool.go),
+// replaced when a state changes (health.go, drain). Admin: admin.go,
+// sse.go, metrics.go, dashboard.go.
 //
 // Trust: the balancer trusts nothing a client sends. X-Forwarded-For is
 // appended to, never believed; cookies that do not authenticate are ignored.
@@ -49,6 +50,8 @@ type Balancer struct {
 	sticky    atomic.Pointer[Stickiness]
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
+	noDirect  bool   // every request goes through proxy (tests: the reference for proxyDirect)
+	onDirect  func() // called for each request proxyDirect serves (tests)
 	events    hub
 	metrics   *metrics
 	decisions decisionMetrics
@@ -132,6 +135,12 @@ type exchange struct {
 	setCkies [2]string
 	body     connBody
 	bodyUsed bool
+
+	// proxyDirect's inbound and outbound requests, and while the request
+	// is out, the response that the target's 1xx responses go to.
+	in, out http.Request
+	outURL  url.URL
+	direct  *response
 }
 
 type exchangeKey struct{}
@@ -192,6 +201,12 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Con
 		ex.target.done()
 		b.finish(ex, r)
 	}()
+	// A request of the front end's fast parser (no body) skips
+	// ReverseProxy when it may (direct.go).
+	if rw, ok := w.(*response); ok && !b.noDirect && r == &rw.conn.reqHead.req && canProxyDirect(r, t) {
+		b.proxyDirect(rw, r, ex)
+		return
+	}
 	b.proxy.ServeHTTP(w, r.WithContext(ex))
 }
 

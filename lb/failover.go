@@ -111,8 +111,9 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			ex.sticky.decision = decisionRestuck
 		}
 		req = retarget(req, next)
-		// The outbound request is ReverseProxy's own copy, made for this
-		// exchange: its header may be rewritten for the new target.
+		// The outbound request is ReverseProxy's (or proxyDirect's) own
+		// copy, made for this exchange: its header may be rewritten for
+		// the new target.
 		f.b.setStickinessHeader(req.Header, ex)
 		ex.sent = time.Now()
 		if resp, err = f.b.send(req, next); err == nil {

@@ -18,16 +18,7 @@ import (
 // reads responses until the connection closes or n responses have come.
 func rawExchange(t *testing.T, addr, raw string, n int, method string) []*http.Response {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(addr, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
+	br := sendRaw(t, addr, raw)
 	var out []*http.Response
 	for range n {
 		resp, err := http.ReadResponse(br, &http.Request{Method: method})
@@ -39,6 +30,22 @@ func rawExchange(t *testing.T, addr, raw string, n int, method string) []*http.R
 		out = append(out, resp)
 	}
 	return out
+}
+
+// sendRaw sends raw bytes on a new connection to the balancer at addr,
+// closed with the test, with a 10 s deadline, and returns its reader.
+func sendRaw(t *testing.T, addr, raw string) *bufio.Reader {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(addr, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	return bufio.NewReader(conn)
 }
 
 // dialProxy opens a connection to the balancer's proxy listener, closed

@@ -396,7 +396,7 @@ func writeHead(bw *bufio.Writer, req *http.Request) {
 
 // readResponse reads a response head, passing 1xx informational responses
 // (100 Continue, 103 Early Hints) to the request's trace as http.Transport
-// does, so that ReverseProxy forwards them.
+// does, so that ReverseProxy forwards them, or to the client of proxyDirect.
 func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body *lengthBody, sc *headScratch) (*http.Response, error) {
 	for {
 		if _, err := br.Peek(1); err != nil {
@@ -411,6 +411,10 @@ func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body
 		}
 		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == http.StatusSwitchingProtocols {
 			return resp, nil
+		}
+		if ex := exchangeIn(ctx); ex != nil && ex.direct != nil {
+			forward1xx(ex.direct, resp.StatusCode, resp.Header)
+			continue
 		}
 		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(resp.StatusCode, map[string][]string(resp.Header)); err != nil {
