@@ -33,7 +33,16 @@ import (
 // canProxyDirect reports whether the front end's request r, read by the
 // fast parser (no body), may take proxyDirect to t.
 func canProxyDirect(r *http.Request, t *target) bool {
-	return t.conns != nil && r.Header["Upgrade"] == nil && plainQuery(r.URL.RawQuery)
+	return t.conns != nil && r.Header["Upgrade"] == nil && plainQuery(r.URL.RawQuery) &&
+		!namesInboundHeader(r.Header["Connection"])
+}
+
+// namesInboundHeader reports whether the Connection header values conn
+// name, as hop-by-hop, a header that Rewrite reads from the inbound
+// request: ReverseProxy removes it from its copy only, where proxyDirect
+// would remove it from the one map both share.
+func namesInboundHeader(conn []string) bool {
+	return headerHasToken(conn, "X-Forwarded-For") || headerHasToken(conn, "X-Amzn-Trace-Id")
 }
 
 // plainQuery reports whether ReverseProxy would forward query as it is:
@@ -244,14 +253,36 @@ func removeHopHeaders(h http.Header) {
 }
 
 // headerHasToken reports whether one of the comma-separated lists in vals
-// holds token, in any case.
+// holds token, in any ASCII case (as ReverseProxy reads Te: not
+// strings.EqualFold, for which "trailerſ" is "trailers").
 func headerHasToken(vals []string, token string) bool {
 	for _, v := range vals {
 		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(textproto.TrimString(t), token) {
+			if asciiEqualFold(strings.Trim(t, " \t"), token) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// asciiEqualFold reports whether a and b are equal ignoring the case of
+// ASCII letters; other bytes must be equal.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

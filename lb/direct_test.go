@@ -48,13 +48,16 @@ var directCases = []directCase{
 
 // directTarget answers each path of directCases and records what it
 // received, one line a header, sorted, with the values that differ between
-// two balancers masked.
-func directTarget(t *testing.T) (*httptest.Server, func() string) {
+// two balancers masked; the function returned takes the last record.
+func directTarget(t testing.TB) (*httptest.Server, func() string) {
 	var mu sync.Mutex
 	var last string
 	// The balancer's own segments; the client's in directCases has capitals.
 	traceRand := regexp.MustCompile(`1-[0-9a-f]{8}-[0-9a-f]{24}`)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			return // the balancers' health checks
+		}
 		lines := []string{r.Method + " " + r.RequestURI + " " + r.Proto, "Host: " + r.Host}
 		for k, vv := range r.Header {
 			for _, v := range vv {
@@ -118,7 +121,9 @@ func directTarget(t *testing.T) (*httptest.Server, func() string) {
 	return srv, func() string {
 		mu.Lock()
 		defer mu.Unlock()
-		return last
+		got := last
+		last = "(nothing)"
+		return got
 	}
 }
 
@@ -166,6 +171,21 @@ func directExchange(t *testing.T, addr string, c directCase) string {
 	}
 }
 
+// directPair serves two balancers in front of one directTarget: one with
+// proxyDirect, one with every request through ReverseProxy, and counts
+// what proxyDirect serves in either.
+func directPair(t testing.TB, target string) (viaDirect, viaProxy *running, served *atomic.Int64) {
+	u, _ := url.Parse(target)
+	cfg := Config{Targets: []Target{{Name: "t1", URL: u}}, Sticky: StickyDuration, PassiveFailover: true}
+	served = new(atomic.Int64)
+	count := func() { served.Add(1) }
+	viaDirect = serveWith(t, cfg, func(b *Balancer) { b.onDirect = count })
+	viaProxy = serveWith(t, cfg, func(b *Balancer) { b.noDirect, b.onDirect = true, count })
+	waitHealthy(t, viaDirect)
+	waitHealthy(t, viaProxy)
+	return viaDirect, viaProxy, served
+}
+
 // TestDirectMatchesReverseProxy sends the same requests through the front
 // end of two balancers, one with proxyDirect and one with every request
 // through httputil.ReverseProxy, and requires the target and the client to
@@ -173,14 +193,7 @@ func directExchange(t *testing.T, addr string, c directCase) string {
 // reference.
 func TestDirectMatchesReverseProxy(t *testing.T) {
 	srv, received := directTarget(t)
-	u, _ := url.Parse(srv.URL)
-	cfg := Config{Targets: []Target{{Name: "t1", URL: u}}, Sticky: StickyDuration, PassiveFailover: true}
-	var served atomic.Int64
-	count := func() { served.Add(1) }
-	viaDirect := serveWith(t, cfg, func(b *Balancer) { b.onDirect = count })
-	viaProxy := serveWith(t, cfg, func(b *Balancer) { b.noDirect, b.onDirect = true, count })
-	waitHealthy(t, viaDirect)
-	waitHealthy(t, viaProxy)
+	viaDirect, viaProxy, served := directPair(t, srv.URL)
 
 	for _, c := range directCases {
 		before := served.Load()
@@ -254,4 +267,49 @@ func TestDirectFlushesStreamHead(t *testing.T) {
 	if served.Load() != 1 {
 		t.Errorf("proxyDirect served %d requests, want 1", served.Load())
 	}
+}
+
+// FuzzDirectMatchesReverseProxy is TestDirectMatchesReverseProxy for any
+// header lines: each line of the input that is a header the request may
+// carry without a body becomes one, and the target and the client must
+// receive the same through proxyDirect as through ReverseProxy.
+func FuzzDirectMatchesReverseProxy(f *testing.F) {
+	for _, c := range directCases {
+		f.Add(c.line[strings.Index(c.line, " ")+1:], strings.ReplaceAll(c.head, "\r\n", "\n"))
+	}
+	f.Add("/plain", "Connection: X-Forwarded-For\nX-Forwarded-For: 192.0.2.1\n")
+	f.Add("/plain", "Connection: x-amzn-trace-id, close\nX-Amzn-Trace-Id: Root=1-67891233-ABCDEF012345678912345678\n")
+	f.Add("/plain", "Te: trailer\u017f\n")
+	f.Add("/plain", "Connection: Cookie, User-Agent\nCookie: a=1\nUser-Agent: u\n")
+	srv, received := directTarget(f)
+	viaDirect, viaProxy, _ := directPair(f, srv.URL)
+	f.Fuzz(func(t *testing.T, path, headers string) {
+		if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "/healthz") || strings.ContainsAny(path, " \r\n\x00#") {
+			return
+		}
+		var head strings.Builder
+		for line := range strings.Lines(headers) {
+			line = strings.TrimRight(line, "\n")
+			name, value, ok := strings.Cut(line, ":")
+			if !ok || name == "" || strings.ContainsAny(value, "\r\n\x00") || strings.Trim(name, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+				continue
+			}
+			switch http.CanonicalHeaderKey(name) {
+			case "Content-Length", "Transfer-Encoding", "Expect", "Host":
+				continue // a body, or a second Host: not this test's subject
+			}
+			head.WriteString(line + "\r\n")
+		}
+		c := directCase{name: "fuzzed", line: "GET " + path, head: head.String()}
+		wantClient := directExchange(t, viaProxy.url, c)
+		wantTarget := received()
+		gotClient := directExchange(t, viaDirect.url, c)
+		gotTarget := received()
+		if gotTarget != wantTarget {
+			t.Errorf("for\n%s\nthe target received\n%s\nwant, as through ReverseProxy:\n%s", head.String(), gotTarget, wantTarget)
+		}
+		if gotClient != wantClient {
+			t.Errorf("for\n%s\nthe client received\n%s\nwant, as through ReverseProxy:\n%s", head.String(), gotClient, wantClient)
+		}
+	})
 }

@@ -178,7 +178,7 @@ func serve(t *testing.T, cfg Config) *running {
 
 // serveWith is serve with prepare, when not nil, called on the Balancer
 // before it serves.
-func serveWith(t *testing.T, cfg Config, prepare func(*Balancer)) *running {
+func serveWith(t testing.TB, cfg Config, prepare func(*Balancer)) *running {
 	t.Helper()
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 50 * time.Millisecond
@@ -214,7 +214,7 @@ func serveWith(t *testing.T, cfg Config, prepare func(*Balancer)) *running {
 	return &running{Balancer: b, url: "http://" + pl.Addr().String(), admin: "http://" + al.Addr().String(), stop: stop}
 }
 
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -224,7 +224,7 @@ func listen(t *testing.T) net.Listener {
 }
 
 // waitHealthy waits until every target of r is healthy.
-func waitHealthy(t *testing.T, r *running) {
+func waitHealthy(t testing.TB, r *running) {
 	t.Helper()
 	waitFor(t, "all targets healthy", func() bool {
 		for _, ts := range r.Targets() {
@@ -237,7 +237,7 @@ func waitHealthy(t *testing.T, r *running) {
 }
 
 // waitFor polls cond until it holds or 10 seconds have passed.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
