@@ -136,11 +136,9 @@ type exchange struct {
 	body     connBody
 	bodyUsed bool
 
-	// proxyDirect's inbound and outbound requests, and while the request
-	// is out, the response that the target's 1xx responses go to.
-	in, out http.Request
-	outURL  url.URL
-	direct  *response
+	// While proxyDirect's request is out, the response that the
+	// target's 1xx responses go to.
+	direct *response
 }
 
 type exchangeKey struct{}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
+	"net/url"
 	"strings"
 )
 
@@ -23,9 +24,9 @@ import (
 // step and in the same order, with the same hooks: rewrite (Rewrite),
 // modifyResponse (ModifyResponse), proxyError (ErrorHandler) and the same
 // Transport. What differs is where things live: the outbound request is a
-// copy kept in the exchange, and it shares the inbound request's header map,
-// the front end connection's storage, which nothing reads after the
-// request. Everything else (bodies, upgrades, https targets, requests from
+// copy kept with the front end connection, and it shares the inbound
+// request's header map, also the connection's, which nothing reads after
+// the request. Everything else (bodies, upgrades, https targets, requests from
 // other servers through ServeHTTP) goes through ReverseProxy.
 // TestDirectMatchesReverseProxy sends the same requests both ways and
 // compares what the target and the client receive.
@@ -71,22 +72,31 @@ var (
 	noUserAgent = []string{""} // present and empty: no User-Agent is sent
 )
 
+// directRequests are proxyDirect's requests, kept with the front end
+// connection and reused from one request to the next: the inbound request
+// as ReverseProxy would see it (its context is the exchange), and the
+// outbound one with its URL.
+type directRequests struct {
+	in, out http.Request
+	outURL  url.URL
+}
+
 // proxyDirect proxies r, for which canProxyDirect holds, through w.
 func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
 	if b.onDirect != nil {
 		b.onDirect()
 	}
 	h := r.Header
-	// The inbound request as ReverseProxy sees it (its context is the
-	// exchange), and the outbound one. Rewrite reads the inbound header's
-	// X-Forwarded-For and X-Amzn-Trace-Id before it sets the outbound
-	// ones, so sharing the map is safe as long as the client's
-	// X-Forwarded-For stays in it until then: Rewrite replaces it.
-	ex.in = *r.WithContext(ex)
-	ex.out = ex.in
-	ex.outURL = *r.URL
-	out := &ex.out
-	out.URL = &ex.outURL
+	// The inbound and outbound requests share the header map. Rewrite
+	// reads the inbound X-Forwarded-For and X-Amzn-Trace-Id before it
+	// sets the outbound ones, so that is safe as long as they stay in the
+	// map until then (namesInboundHeader): Rewrite replaces both.
+	d := &w.conn.direct
+	d.in = *r.WithContext(ex)
+	d.out = d.in
+	d.outURL = *r.URL
+	out := &d.out
+	out.URL = &d.outURL
 	out.Body = nil
 	out.Close = false
 
@@ -98,7 +108,7 @@ func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
 	delete(h, "Forwarded")
 	delete(h, "X-Forwarded-Host")
 	delete(h, "X-Forwarded-Proto")
-	b.rewrite(&httputil.ProxyRequest{In: &ex.in, Out: out})
+	b.rewrite(&httputil.ProxyRequest{In: &d.in, Out: out})
 	if _, ok := h["User-Agent"]; !ok {
 		// Our transport sends none anyway; http.Transport, which a
 		// retry to an https target goes through, would send its own.

@@ -68,6 +68,8 @@ type frontConn struct {
 	// What heads are parsed into, reused from request to request: the
 	// client's, and the targets' (set in each exchange, targetHead).
 	reqHead, respHead headScratch
+	// proxyDirect's inbound and outbound requests (direct.go).
+	direct directRequests
 }
 
 // heldReader is a socket reader that can run work inside one wait for
