@@ -43,7 +43,7 @@ func canProxyDirect(r *http.Request, t *target) bool {
 // request: ReverseProxy removes it from its copy only, where proxyDirect
 // would remove it from the one map both share.
 func namesInboundHeader(conn []string) bool {
-	return headerHasToken(conn, "X-Forwarded-For") || headerHasToken(conn, "X-Amzn-Trace-Id")
+	return hasToken(conn, "X-Forwarded-For") || hasToken(conn, "X-Amzn-Trace-Id")
 }
 
 // plainQuery reports whether ReverseProxy would forward query as it is:
@@ -100,7 +100,7 @@ func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
 	out.Body = nil
 	out.Close = false
 
-	trailers := headerHasToken(h["Te"], "trailers")
+	trailers := hasToken(h["Te"], "trailers")
 	removeHopHeaders(h)
 	if trailers {
 		h["Te"] = teTrailers
@@ -140,9 +140,7 @@ func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
 		return
 	}
 	dst := w.header
-	for k, vv := range res.Header {
-		dst[k] = append(dst[k], vv...)
-	}
+	appendHeader(dst, res.Header)
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -172,9 +170,7 @@ func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
 		w.FlushError()
 	}
 	if len(res.Trailer) == announced {
-		for k, vv := range res.Trailer {
-			dst[k] = append(dst[k], vv...)
-		}
+		appendHeader(dst, res.Trailer)
 		return
 	}
 	for k, vv := range res.Trailer {
@@ -200,11 +196,18 @@ func isEventStream(ct string) bool {
 // target to the client, as ReverseProxy's trace does.
 func forward1xx(w *response, code int, header http.Header) {
 	h := w.Header()
-	for k, vv := range header {
-		h[k] = append(h[k], vv...)
-	}
+	appendHeader(h, header)
 	w.WriteHeader(code)
 	clear(h)
+}
+
+// appendHeader adds src's values to dst, as http.Header.Add would for
+// src's canonical keys. A key dst keeps from an earlier response, with no
+// values, takes the new ones without an allocation.
+func appendHeader(dst, src http.Header) {
+	for k, vv := range src {
+		dst[k] = append(dst[k], vv...)
+	}
 }
 
 // copyBody copies a response body to w, flushing after each write when
@@ -260,39 +263,4 @@ func removeHopHeaders(h http.Header) {
 	for _, k := range hopHeaders {
 		delete(h, k)
 	}
-}
-
-// headerHasToken reports whether one of the comma-separated lists in vals
-// holds token, in any ASCII case (as ReverseProxy reads Te: not
-// strings.EqualFold, for which "trailerſ" is "trailers").
-func headerHasToken(vals []string, token string) bool {
-	for _, v := range vals {
-		for t := range strings.SplitSeq(v, ",") {
-			if asciiEqualFold(strings.Trim(t, " \t"), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// asciiEqualFold reports whether a and b are equal ignoring the case of
-// ASCII letters; other bytes must be equal.
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

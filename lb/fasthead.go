@@ -133,16 +133,39 @@ func isTokenByte(c byte) bool {
 }
 
 // hasToken reports whether the comma-separated header values contain token,
-// compared without case, as net/http's shouldClose reads Connection.
+// compared without ASCII case, as net/http reads Connection and
+// ReverseProxy reads Te (not strings.EqualFold, for which "cloſe" is
+// "close").
 func hasToken(values []string, token string) bool {
 	for _, v := range values {
 		for f := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.Trim(f, " \t"), token) {
+			if asciiEqualFold(strings.Trim(f, " \t"), token) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// asciiEqualFold reports whether a and b are equal ignoring the case of
+// ASCII letters; other bytes must be equal.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // readRequestFast reads a bodiless HTTP/1.1 request in origin form from
