@@ -28,7 +28,7 @@ func awaitTargets(ctx context.Context, b *lb.Balancer, names ...string) error {
 	for {
 		healthy := 0
 		for _, t := range b.Targets() {
-			if slices.Contains(names, t.Name) && t.State == "healthy" {
+			if slices.Contains(names, t.Name) && t.State == lb.StateHealthy {
 				healthy++
 			}
 		}

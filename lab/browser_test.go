@@ -67,7 +67,7 @@ func TestBrowserKill(t *testing.T) {
 
 			shopLogin(t, ctx, "ada", "tea", "a book")
 			served := frameText(t, ctx, "h1.instance")
-			checkStrip(t, ctx, served, "stuck", "new")
+			checkStrip(t, ctx, served, lb.DecisionStuck, lb.DecisionNew)
 			// The dashboard knows this browser: its card and its requests.
 			pollDashboard(t, ctx, fmt.Sprintf(`(document.querySelector('.card.mine') || {dataset: {}}).dataset.name === %q &&
 				!!document.querySelector('#rows .row.me')`, served))
@@ -99,7 +99,7 @@ func TestBrowserKill(t *testing.T) {
 			if now == served {
 				t.Fatalf("after killing %s the shop was served by %s, want another instance", served, now)
 			}
-			checkStrip(t, ctx, now, "restuck")
+			checkStrip(t, ctx, now, lb.DecisionRestuck)
 			// The dashboard shows this browser's request re-stuck to it.
 			pollDashboard(t, ctx, fmt.Sprintf(`[...document.querySelectorAll('#rows .row.me')].some(r =>
 				r.querySelector('.decision.restuck') && r.querySelector('.chip').textContent === %q)`, now))
@@ -197,7 +197,7 @@ func TestBrowserBalancerControls(t *testing.T) {
 	runBrowser(t, ctx, chromedp.Click(chromedp.CSS(card+" .actions .btn:not(.danger)")))
 	pollDashboard(t, ctx, fmt.Sprintf(`document.querySelector('%s').dataset.state === 'unused' &&
 		document.querySelector('%s .actions .btn').textContent === 'Register'`, card, card))
-	if st := bal.Targets()[0]; st.State != "unused" {
+	if st := bal.Targets()[0]; st.State != lb.StateUnused {
 		t.Errorf("after drain: got %s %s, want unused", st.Name, st.State)
 	}
 	runBrowser(t, ctx, chromedp.Click(chromedp.CSS(card+" .actions .btn:not(.danger)")))

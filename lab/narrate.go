@@ -113,9 +113,9 @@ func targetLine(e lb.Event) string {
 		why = " (" + e.Reason + ")"
 	}
 	switch {
-	case e.State == "unhealthy":
+	case e.State == lb.StateUnhealthy:
 		return fmt.Sprintf("lb: %s is unhealthy%s: no new requests go to it", e.Target, why)
-	case e.State == "healthy" && e.PrevState == "unhealthy":
+	case e.State == lb.StateHealthy && e.PrevState == lb.StateUnhealthy:
 		return fmt.Sprintf("lb: %s is healthy again%s", e.Target, why)
 	}
 	return fmt.Sprintf("lb: %s is %s, was %s%s", e.Target, e.State, e.PrevState, why)
@@ -124,9 +124,9 @@ func targetLine(e lb.Event) string {
 func requestLine(e lb.Event) string {
 	var what string
 	switch {
-	case e.Sticky == "restuck" && e.Retries > 0:
+	case e.Sticky == lb.DecisionRestuck && e.Retries > 0:
 		what = fmt.Sprintf("re-stuck to %s: its instance refused the connection and passive failover retried at once", e.Target)
-	case e.Sticky == "restuck":
+	case e.Sticky == lb.DecisionRestuck:
 		what = fmt.Sprintf("re-stuck to %s: its instance is unhealthy or gone", e.Target)
 	case e.Retries > 0:
 		what = fmt.Sprintf("answered by %s after %d passive failover %s", e.Target, e.Retries, plural(e.Retries, "retry", "retries"))

@@ -16,21 +16,21 @@ func TestEventLines(t *testing.T) {
 		e    lb.Event
 		want string // empty: not news
 	}{
-		{"ordinary request", lb.Event{Kind: lb.EventRequest, Target: "app-1", Sticky: "stuck", Status: 200}, ""},
-		{"new client", lb.Event{Kind: lb.EventRequest, Target: "app-1", Sticky: "new", Status: 200}, ""},
-		{"re-stuck after the health check", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-3", Sticky: "restuck", Status: 200},
+		{"ordinary request", lb.Event{Kind: lb.EventRequest, Target: "app-1", Sticky: lb.DecisionStuck, Status: 200}, ""},
+		{"new client", lb.Event{Kind: lb.EventRequest, Target: "app-1", Sticky: lb.DecisionNew, Status: 200}, ""},
+		{"re-stuck after the health check", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-3", Sticky: lb.DecisionRestuck, Status: 200},
 			"lb: client c-1 (GET /) re-stuck to app-3: its instance is unhealthy or gone"},
-		{"re-stuck by passive failover", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-3", Sticky: "restuck", Status: 200, Retries: 1},
+		{"re-stuck by passive failover", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-3", Sticky: lb.DecisionRestuck, Status: 200, Retries: 1},
 			"lb: client c-1 (GET /) re-stuck to app-3: its instance refused the connection and passive failover retried at once"},
 		{"retried without stickiness", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-2", Status: 200, Retries: 2},
 			"lb: client c-1 (GET /) answered by app-2 after 2 passive failover retries"},
-		{"502 like ALB", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-1", Sticky: "stuck", Status: 502},
+		{"502 like ALB", lb.Event{Kind: lb.EventRequest, Client: "c-1", Method: "GET", Path: "/", Target: "app-1", Sticky: lb.DecisionStuck, Status: 502},
 			"lb: client c-1 (GET /) got 502 (its instance did not answer: ALB does the same until the health check notices, and for as long as no instance is healthy)"},
-		{"unhealthy", lb.Event{Kind: lb.EventTarget, Target: "app-2", State: "unhealthy", PrevState: "healthy", Reason: "connection refused"},
+		{"unhealthy", lb.Event{Kind: lb.EventTarget, Target: "app-2", State: lb.StateUnhealthy, PrevState: lb.StateHealthy, Reason: "connection refused"},
 			"lb: app-2 is unhealthy (connection refused): no new requests go to it"},
-		{"healthy again", lb.Event{Kind: lb.EventTarget, Target: "app-2", State: "healthy", PrevState: "unhealthy"},
+		{"healthy again", lb.Event{Kind: lb.EventTarget, Target: "app-2", State: lb.StateHealthy, PrevState: lb.StateUnhealthy},
 			"lb: app-2 is healthy again"},
-		{"draining", lb.Event{Kind: lb.EventTarget, Target: "app-2", State: "draining", PrevState: "healthy", Reason: "deregistered"},
+		{"draining", lb.Event{Kind: lb.EventTarget, Target: "app-2", State: lb.StateDraining, PrevState: lb.StateHealthy, Reason: "deregistered"},
 			"lb: app-2 is draining, was healthy (deregistered)"},
 		{"stickiness switched", lb.Event{Kind: lb.EventStickiness, State: "duration", Reason: "mode duration, duration 24h"},
 			"lb: stickiness is now mode duration, duration 24h"},
@@ -74,10 +74,10 @@ func TestNarratorSkipsStartUp(t *testing.T) {
 	n := newNarrator(&out)
 	n.instanceChanged(Instance{Name: "app-1", State: StateRunning}) // during start-up: not news
 	events := make(chan lb.Event, 4)
-	events <- lb.Event{Time: time.Now().Add(-time.Minute), Kind: lb.EventTarget, Target: "app-1", State: "healthy", PrevState: "initial"}
+	events <- lb.Event{Time: time.Now().Add(-time.Minute), Kind: lb.EventTarget, Target: "app-1", State: lb.StateHealthy, PrevState: lb.StateInitial}
 	n.start()
 	n.instanceChanged(Instance{Name: "app-1", PID: 7, State: StateKilled, Store: "memory"})
-	events <- lb.Event{Time: time.Now(), Kind: lb.EventTarget, Target: "app-1", State: "unhealthy", PrevState: "healthy"}
+	events <- lb.Event{Time: time.Now(), Kind: lb.EventTarget, Target: "app-1", State: lb.StateUnhealthy, PrevState: lb.StateHealthy}
 	close(events)
 	// tell ends when the stream does; the instance change came first, but
 	// the two channels race, so only the set of lines is checked.

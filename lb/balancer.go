@@ -211,12 +211,12 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Con
 // finish counts the request and publishes its event.
 func (b *Balancer) finish(ex *exchange, r *http.Request) {
 	switch ex.sticky.decision {
-	case decisionNew:
+	case DecisionNew:
 		b.decisions.new.Inc()
 		b.metrics.nonSticky.Inc()
-	case decisionStuck:
+	case DecisionStuck:
 		b.decisions.stuck.Inc()
-	case decisionRestuck:
+	case DecisionRestuck:
 		b.decisions.restuck.Inc()
 		b.metrics.nonSticky.Inc()
 	}

@@ -177,7 +177,7 @@ func TestDurationEnforcedInside(t *testing.T) {
 	// Once the deadline has passed, the same value no longer binds: the
 	// request is a new one, whatever the browser still sends.
 	waitFor(t, "the deadline to pass", func() bool { return time.Now().UnixMilli() >= v.deadline })
-	stuck := r.metrics.decisions.WithLabelValues(decisionStuck)
+	stuck := r.metrics.decisions.WithLabelValues(DecisionStuck)
 	before := counterValue(t, stuck)
 	do(t, http.DefaultClient, "GET", r.url+"/", map[string]string{"Cookie": "AWSALB=" + value})
 	if got := counterValue(t, stuck); got != before {

@@ -28,14 +28,15 @@ type Event struct {
 
 	// Request events.
 	Client   string // short stable label of the client: from its sticky cookie, else a hash of its address and user agent
-	Sticky   string // "new", "stuck", "restuck", or "" when stickiness is off
+	Sticky   string // DecisionNew, DecisionStuck, DecisionRestuck, or DecisionNone ("") when stickiness is off
 	Status   int    // status sent to the client; 460 when the client left first (ALB's code)
 	Method   string
 	Path     string // URL path only: queries may hold secrets
 	Duration time.Duration
 	Retries  int // passive failover retries on other targets
 
-	// Target events; Reason also says what changed for stickiness events.
+	// Target events (State and PrevState are StateHealthy …); Reason also
+	// says what changed for stickiness events.
 	State, PrevState string
 	Reason           string
 }

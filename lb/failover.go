@@ -107,8 +107,8 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		ex.target.done()
 		next.inFlight.Add(1)
 		ex.target = next
-		if ex.sticky.decision == decisionStuck {
-			ex.sticky.decision = decisionRestuck
+		if ex.sticky.decision == DecisionStuck {
+			ex.sticky.decision = DecisionRestuck
 		}
 		req = retarget(req, next)
 		// The outbound request is ReverseProxy's (or proxyDirect's) own

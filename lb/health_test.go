@@ -135,7 +135,7 @@ func TestRestickAndStay(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || second == first {
 				t.Fatalf("after killing %s: status %d from %q, want 200 from another target", first, resp.StatusCode, second)
 			}
-			if e := nextRequestEvent(t, events, "GET", "/"); e.Sticky != decisionRestuck || e.Target != second {
+			if e := nextRequestEvent(t, events, "GET", "/"); e.Sticky != DecisionRestuck || e.Target != second {
 				t.Errorf("event sticky %q target %q, want restuck to %s", e.Sticky, e.Target, second)
 			}
 			if len(resp.Header.Values("Set-Cookie")) == 0 {

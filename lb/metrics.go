@@ -115,9 +115,9 @@ func (m *metrics) forTarget(name string) targetMetrics {
 
 func (m *metrics) forDecisions() decisionMetrics {
 	return decisionMetrics{
-		new:     m.decisions.WithLabelValues(decisionNew),
-		stuck:   m.decisions.WithLabelValues(decisionStuck),
-		restuck: m.decisions.WithLabelValues(decisionRestuck),
+		new:     m.decisions.WithLabelValues(DecisionNew),
+		stuck:   m.decisions.WithLabelValues(DecisionStuck),
+		restuck: m.decisions.WithLabelValues(DecisionRestuck),
 	}
 }
 

@@ -16,10 +16,10 @@ type Stickiness struct {
 
 // Sticky decisions, the values of Event.Sticky.
 const (
-	decisionNone    = ""        // stickiness is off
-	decisionNew     = "new"     // the algorithm chose: no usable cookie (none, forged, expired, or app mode without the app cookie)
-	decisionStuck   = "stuck"   // the cookie's target took the request
-	decisionRestuck = "restuck" // the cookie named a target that is unhealthy, draining or gone: re-stuck to a new one
+	DecisionNone    = ""        // stickiness is off
+	DecisionNew     = "new"     // the algorithm chose: no usable cookie (none, forged, expired, or app mode without the app cookie)
+	DecisionStuck   = "stuck"   // the cookie's target took the request
+	DecisionRestuck = "restuck" // the cookie named a target that is unhealthy, draining or gone: re-stuck to a new one
 )
 
 // Names of the balancer's cookies, as ALB sets them.
@@ -60,14 +60,14 @@ func decide(s *Stickiness, h http.Header, snap *snapshot, codec *cookieCodec, no
 		// ALB checks only the name of the application cookie: stickiness
 		// follows the application's session, so without it there is none.
 		if _, res.hasApp = cookieValue(h, s.AppCookie); !res.hasApp {
-			res.decision = decisionNew
+			res.decision = DecisionNew
 			return res
 		}
 		value, res.hasBoth = cookieValue(h, cookieApp)
 	default:
 		return res
 	}
-	res.decision = decisionNew
+	res.decision = DecisionNew
 	if value == "" {
 		return res
 	}
@@ -81,10 +81,10 @@ func decide(s *Stickiness, h http.Header, snap *snapshot, codec *cookieCodec, no
 	}
 	t := snap.byName[v.target]
 	if t == nil || !snap.usable(t) {
-		res.decision = decisionRestuck
+		res.decision = DecisionRestuck
 		return res
 	}
-	res.decision = decisionStuck
+	res.decision = DecisionStuck
 	res.target = t
 	return res
 }

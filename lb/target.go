@@ -19,18 +19,28 @@ const (
 	stateUnused                 // deregistered and drained: no traffic, no health checks
 )
 
+// Target states as ALB names them, the values of TargetStatus.State and of
+// Event.State and Event.PrevState.
+const (
+	StateInitial   = "initial"
+	StateHealthy   = "healthy"
+	StateUnhealthy = "unhealthy"
+	StateDraining  = "draining"
+	StateUnused    = "unused"
+)
+
 func (s state) String() string {
 	switch s {
 	case stateInitial:
-		return "initial"
+		return StateInitial
 	case stateHealthy:
-		return "healthy"
+		return StateHealthy
 	case stateUnhealthy:
-		return "unhealthy"
+		return StateUnhealthy
 	case stateDraining:
-		return "draining"
+		return StateDraining
 	case stateUnused:
-		return "unused"
+		return StateUnused
 	}
 	return fmt.Sprintf("state(%d)", int32(s))
 }
@@ -88,7 +98,7 @@ func (t *target) done() {
 type TargetStatus struct {
 	Name     string `json:"name"`
 	URL      string `json:"url"`
-	State    string `json:"state"` // initial, healthy, unhealthy, draining or unused
+	State    string `json:"state"` // StateInitial, StateHealthy, StateUnhealthy, StateDraining or StateUnused
 	InFlight int64  `json:"in_flight"`
 	Requests uint64 `json:"requests"`
 }
