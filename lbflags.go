@@ -31,6 +31,8 @@ type lbFlags struct {
 	healthyThreshold, unhealthyThreshold *intFlag
 	appCookie, healthPath, cookieKey     *string
 	passiveFailover, stickinessHeader    *bool
+
+	publicURL *string // where browsers reach the balancer, for the dashboard
 }
 
 // balancerFlags defines the balancer flags on fs with the defaults d.
@@ -58,6 +60,7 @@ func balancerFlags(fs *flag.FlagSet, d lbDefaults) *lbFlags {
 	f.passiveFailover = boolVar(fs, "passive-failover", true, "retry a request on another target when its own refused it; false behaves like ALB: 502 until the health check notices")
 	f.cookieKey = fs.String("cookie-key", "", "hex AES key(s) of the sticky cookies, 16, 24 or 32 bytes, comma-separated newest first for rotation (empty: random, cookies do not survive a restart)")
 	f.stickinessHeader = boolVar(fs, "stickiness-header", d.stickinessHeader, "tell the targets in a request header ("+lb.StickinessHeader+") what the balancer decided, for the app's page (ALB sends no such header)")
+	f.publicURL = fs.String("public-url", "", "the balancer's URL as browsers reach it, where the dashboard shows the shop, when that is not the dashboard's host on the -listen port (a container's published port): e.g. http://localhost:28080/, or http://:28080/ for the dashboard's own host (empty: the -listen port)")
 	return f
 }
 
@@ -81,7 +84,7 @@ func (f *lbFlags) config(cmd string) (lb.Config, error) {
 		HealthInterval: f.healthInterval.value, HealthTimeout: f.healthTimeout.value,
 		HealthyThreshold: f.healthyThreshold.value, UnhealthyThreshold: f.unhealthyThreshold.value,
 		DeregistrationDelay: delay, PassiveFailover: *f.passiveFailover, CookieKeys: keys,
-		StickinessHeader: *f.stickinessHeader,
+		StickinessHeader: *f.stickinessHeader, PublicURL: *f.publicURL,
 	}, nil
 }
 
@@ -116,7 +119,7 @@ func lbConfigError(cmd string, err error) error {
 		"Algorithm": "algorithm", "HealthPath": "health-path", "HealthInterval": "health-interval",
 		"HealthTimeout": "health-timeout", "HealthyThreshold": "healthy-threshold",
 		"UnhealthyThreshold": "unhealthy-threshold", "DeregistrationDelay": "deregistration-delay",
-		"CookieKeys": "cookie-key",
+		"CookieKeys": "cookie-key", "PublicURL": "public-url",
 	}
 	name, ok := flags[fe.Field]
 	if !ok {

@@ -122,6 +122,15 @@ type Config struct {
 	// host can add routes such as "POST /api/instances/{name}/kill".
 	AdminRoutes func(mux *http.ServeMux)
 
+	// PublicURL is the proxy listener as browsers reach it, when that is not
+	// the dashboard's host on the listener's own port: a port that a
+	// container publishes as another one, a tunnel, a proxy in front. The
+	// dashboard frames the shop at this URL and links to it. Its host may be
+	// left out (http://:28080/) to mean the host the dashboard is opened on,
+	// so that the frame shares the dashboard's cookies. Empty (default): the
+	// dashboard's host on the proxy listener's port.
+	PublicURL string
+
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests
 	// after its context is done, default 15s.
 	ShutdownTimeout time.Duration
@@ -186,6 +195,14 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// CheckSettings returns the *FieldError that New would return for cfg,
+// Targets left aside: a program that starts the targets itself (the lab's
+// demo) checks the rest first, so that a bad setting is reported before it
+// takes a port or starts a process.
+func (cfg Config) CheckSettings() error {
+	return cfg.withDefaults().validateSettings()
+}
+
 // validate checks a Config that has its defaults applied.
 func (cfg Config) validate() error {
 	if len(cfg.Targets) == 0 {
@@ -201,6 +218,12 @@ func (cfg Config) validate() error {
 		}
 		seen[t.Name] = true
 	}
+	return cfg.validateSettings()
+}
+
+// validateSettings checks every field of a Config with its defaults applied
+// but Targets.
+func (cfg Config) validateSettings() error {
 	if err := validateStickiness(Stickiness{Mode: cfg.Sticky, Duration: cfg.StickyDuration, AppCookie: cfg.AppCookie}); err != nil {
 		return err
 	}
@@ -224,6 +247,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.DeregistrationDelay > time.Hour {
 		return fieldErr("DeregistrationDelay", cfg.DeregistrationDelay.String(), "must be at most 1h")
+	}
+	if _, err := parsePublicURL(cfg.PublicURL); err != nil {
+		return fieldErr("PublicURL", cfg.PublicURL, "%v", err)
 	}
 	for i, k := range cfg.CookieKeys {
 		if _, err := aes.NewCipher(k); err != nil {

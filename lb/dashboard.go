@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net"
@@ -27,8 +28,8 @@ var webFS embed.FS
 
 // defaultAppPort is the port of the balancer's listener that the dashboard
 // shows beside itself when the page is opened without ?app= before Serve
-// has told it the real one: the port of "stickylab demo" and of docker
-// compose.
+// has told it the real one and without Config.PublicURL: the port of
+// "stickylab demo" and of docker compose.
 const defaultAppPort = "8080"
 
 // dashboardScripts returns the dashboard's scripts, in the order the page
@@ -66,7 +67,7 @@ type dashboardTarget struct {
 // shows the balancer's own listener in a frame beside the fleet, at the URL
 // of the query parameter app (an http or https URL on the dashboard's own
 // host name, so that the frame shares the learner's cookies), by default
-// the dashboard's host on port 8080. Everything the page runs is inline and
+// Config.PublicURL, else the dashboard's host on the proxy listener's port. Everything the page runs is inline and
 // allowed by hash in its Content-Security-Policy; the script talks to the
 // admin API on the same origin only.
 func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +79,8 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 	if p := b.proxyPort.Load(); p != nil {
 		port = *p
 	}
-	app, err := dashboardAppURL(r, port)
+	public, _ := parsePublicURL(b.cfg.PublicURL) // checked by New
+	app, err := dashboardAppURL(r, port, public)
 	if err != nil {
 		http.Error(w, "app: "+err.Error(), http.StatusBadRequest)
 		return
@@ -163,20 +165,28 @@ func dashboardCSP(css []byte, scripts [][]byte, app *url.URL) string {
 }
 
 // dashboardAppURL returns the URL of the balancer's listener that the
-// dashboard frames: the query parameter app, or the dashboard's host on
-// port (the proxy listener's, or 8080 before Serve runs). The app URL must be on the dashboard's own host name: a link
+// dashboard frames: the query parameter app, else public (the operator's
+// Config.PublicURL; without a host name, on the dashboard's), else the
+// dashboard's host on port (the proxy listener's, or 8080 before Serve
+// runs). The app parameter must be on the dashboard's own host name: a link
 // to the dashboard cannot make it frame another site.
-func dashboardAppURL(r *http.Request, port string) (*url.URL, error) {
+func dashboardAppURL(r *http.Request, port string, public *url.URL) (*url.URL, error) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
+	def := &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/"}
+	if public != nil {
+		def = &url.URL{Scheme: public.Scheme, Host: public.Host, Path: public.Path}
+		if public.Hostname() == "" {
+			def.Host = net.JoinHostPort(host, public.Port())
+		}
+	}
 	raw := r.URL.Query().Get("app")
 	if raw == "" {
-		return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/"}, nil
+		return def, nil
 	}
-	const want = "want the balancer's http:// or https:// URL on this host, e.g. ?app=http://"
-	example := want + net.JoinHostPort(host, port)
+	example := "want the balancer's http:// or https:// URL on this host, e.g. ?app=" + def.String()
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
 		return nil, fmt.Errorf("%q: %s", raw, example)
@@ -184,14 +194,44 @@ func dashboardAppURL(r *http.Request, port string) (*url.URL, error) {
 	if !strings.EqualFold(u.Hostname(), host) {
 		return nil, fmt.Errorf("%q: host %q is not this dashboard's host %q; %s", raw, u.Hostname(), host, example)
 	}
-	if port := u.Port(); port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("%q: port %q; %s", raw, port, example)
-		}
+	if port := u.Port(); !validPort(port) {
+		return nil, fmt.Errorf("%q: port %q; %s", raw, port, example)
 	}
 	path := u.Path
 	if path == "" {
 		path = "/"
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: path}, nil
+}
+
+// parsePublicURL parses Config.PublicURL: nil for "", else an http or https
+// URL with a port or a host name (or both), no user, query or fragment, and
+// its path "/" when empty.
+func parsePublicURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https"):
+		return nil, errors.New("want an http:// or https:// URL, e.g. http://localhost:28080/ or http://:28080/")
+	case u.Host == "" || (u.Hostname() == "" && u.Port() == ""):
+		return nil, errors.New("want a host name, a port or both, e.g. http://localhost:28080/ or http://:28080/ (the dashboard's host)")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return nil, errors.New("want scheme://[host]:port[/path] only (no user, query or fragment)")
+	}
+	if p := u.Port(); !validPort(p) {
+		return nil, fmt.Errorf("port %q: want 1 to 65535", p)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
+
+// validPort reports whether the port of a URL is empty (the scheme's) or 1
+// to 65535.
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return port == "" || (err == nil && n >= 1 && n <= 65535)
 }

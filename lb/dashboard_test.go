@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -33,11 +34,38 @@ func dashboardBalancer(t *testing.T, names ...string) *Balancer {
 
 func getDashboard(t *testing.T, b *Balancer, target string) *httptest.ResponseRecorder {
 	t.Helper()
+	return getDashboardAt(t, b, "127.0.0.1:8081", target)
+}
+
+// getDashboardAt gets the dashboard as a browser that opened it on host.
+func getDashboardAt(t *testing.T, b *Balancer, host, target string) *httptest.ResponseRecorder {
+	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, target, nil)
-	req.Host = "127.0.0.1:8081"
+	req.Host = host
 	rec := httptest.NewRecorder()
 	b.AdminHandler().ServeHTTP(rec, req)
 	return rec
+}
+
+// shopURL returns the URL where the page shows the shop: its script's
+// config, which the frame loads, after checking that the new-tab link and
+// the Content-Security-Policy's frame-src agree with it.
+func shopURL(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	page := rec.Body.String()
+	app := pageConfig(t, page).App
+	if link := `id="app-open" href="` + app + `"`; !strings.Contains(page, link) {
+		t.Errorf("page lacks the new-tab link %s", link)
+	}
+	u, err := url.Parse(app)
+	if err != nil {
+		t.Fatalf("app %q: %v", app, err)
+	}
+	csp := rec.Header().Get("Content-Security-Policy")
+	if src := "frame-src " + u.Scheme + "://" + u.Host + ";"; !strings.Contains(csp, src) {
+		t.Errorf("got CSP %q, want it to contain %q", csp, src)
+	}
+	return app
 }
 
 // TestDashboardPage checks the page: its inline style and script are the
@@ -162,13 +190,13 @@ func TestDashboardAppURL(t *testing.T) {
 	tests := []struct {
 		name, query string
 		status      int
-		frame       string // want in the page
+		shop        string // want as the shop's URL
 		msg         string // want in the error
 	}{
-		{"default: port 8080 of this host", "/", 200, `src="http://127.0.0.1:8080/"`, ""},
-		{"explicit", "/?app=http://127.0.0.1:18080", 200, `src="http://127.0.0.1:18080/"`, ""},
-		{"https and a path", "/?app=https://127.0.0.1:8443/shop", 200, `src="https://127.0.0.1:8443/shop"`, ""},
-		{"query and fragment dropped", "/?app=" + url.QueryEscape("http://127.0.0.1:80/?x=1#y"), 200, `src="http://127.0.0.1:80/"`, ""},
+		{"default: port 8080 of this host", "/", 200, "http://127.0.0.1:8080/", ""},
+		{"explicit", "/?app=http://127.0.0.1:18080", 200, "http://127.0.0.1:18080/", ""},
+		{"https and a path", "/?app=https://127.0.0.1:8443/shop", 200, "https://127.0.0.1:8443/shop", ""},
+		{"query and fragment dropped", "/?app=" + url.QueryEscape("http://127.0.0.1:80/?x=1#y"), 200, "http://127.0.0.1:80/", ""},
 		{"another host", "/?app=http://evil.example:8080/", 400, "", `host "evil.example" is not this dashboard's host "127.0.0.1"`},
 		{"javascript scheme", "/?app=javascript:alert(1)", 400, "", "want the balancer's http:// or https:// URL on this host"},
 		{"no host", "/?app=/relative", 400, "", "want the balancer's http:// or https:// URL"},
@@ -183,8 +211,10 @@ func TestDashboardAppURL(t *testing.T) {
 				t.Fatalf("got status %d, want %d: %s", rec.Code, tt.status, rec.Body)
 			}
 			body := rec.Body.String()
-			if tt.frame != "" && !strings.Contains(body, tt.frame) {
-				t.Errorf("page lacks %q", tt.frame)
+			if tt.shop != "" {
+				if got := shopURL(t, rec); got != tt.shop {
+					t.Errorf("got shop %q, want %q", got, tt.shop)
+				}
 			}
 			if tt.msg != "" && !strings.Contains(body, tt.msg) {
 				t.Errorf("got error %q, want it to contain %q", body, tt.msg)
@@ -253,12 +283,84 @@ func TestDashboardWhoami(t *testing.T) {
 }
 
 // TestDashboardFramesServedProxy checks that a serving balancer's dashboard
-// frames its own proxy listener by default, whatever its port.
+// frames its own proxy listener by default, whatever its port, and the
+// public URL when it has one (a container's published port).
 func TestDashboardFramesServedProxy(t *testing.T) {
 	_, targets := backends(t, 1)
-	r := serve(t, Config{Targets: targets})
-	_, body := do(t, http.DefaultClient, "GET", r.admin+"/", nil)
-	if want := `src="` + r.url + `/"`; !strings.Contains(body, want) {
-		t.Errorf("dashboard lacks %s: it should frame the proxy listener it serves", want)
+	for _, tt := range []struct {
+		name, public, want string // want: "" for the proxy listener
+	}{
+		{"no public URL", "", ""},
+		{"public port", "http://:28080/", "http://127.0.0.1:28080/"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := serve(t, Config{Targets: targets, PublicURL: tt.public})
+			want := tt.want
+			if want == "" {
+				want = r.url + "/"
+			}
+			_, body := do(t, http.DefaultClient, "GET", r.admin+"/", nil)
+			if got := pageConfig(t, body).App; got != want {
+				t.Errorf("got shop %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestDashboardPublicURL checks where the dashboard shows the shop when
+// the balancer knows its public URL, as behind docker compose with
+// LB_PORT=28080: on the port browsers reach, not the listener's own.
+func TestDashboardPublicURL(t *testing.T) {
+	tests := []struct {
+		name, public, host, query string
+		want                      string
+	}{
+		{"port only: the dashboard's host", "http://:28080/", "127.0.0.1:28081", "/", "http://127.0.0.1:28080/"},
+		{"port only, opened as localhost", "http://:28080", "localhost:28081", "/", "http://localhost:28080/"},
+		{"port only, IPv6", "http://:28080/", "[::1]:28081", "/", "http://[::1]:28080/"},
+		{"full URL", "https://shop.example/lab", "127.0.0.1:28081", "/", "https://shop.example/lab"},
+		{"full URL on loopback", "http://localhost:28080/", "127.0.0.1:28081", "/", "http://localhost:28080/"},
+		{"?app= wins", "http://:28080/", "127.0.0.1:28081", "/?app=http://127.0.0.1:9000/", "http://127.0.0.1:9000/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := New(Config{Targets: dashboardBalancer(t, "app-1").cfg.Targets, PublicURL: tt.public})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := getDashboardAt(t, b, tt.host, tt.query)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("got status %d, want 200: %s", rec.Code, rec.Body)
+			}
+			if got := shopURL(t, rec); got != tt.want {
+				t.Errorf("got shop %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestPublicURLRefused checks the public URLs New refuses, naming the field.
+func TestPublicURLRefused(t *testing.T) {
+	tests := []struct{ name, public, msg string }{
+		{"no scheme", "localhost:28080", "want an http:// or https:// URL"},
+		{"other scheme", "ftp://localhost:28080/", "want an http:// or https:// URL"},
+		{"no host and no port", "http:///", "want a host name, a port or both"},
+		{"user", "http://u:p@localhost:28080/", "no user, query or fragment"},
+		{"query", "http://localhost:28080/?x=1", "no user, query or fragment"},
+		{"fragment", "http://:28080/#top", "no user, query or fragment"},
+		{"port 0", "http://:0/", `port "0"`},
+		{"port too big", "http://localhost:65536/", `port "65536"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(Config{Targets: dashboardBalancer(t, "app-1").cfg.Targets, PublicURL: tt.public})
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != "PublicURL" || fe.Value != tt.public {
+				t.Fatalf("got error %v, want a FieldError for PublicURL %q", err, tt.public)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("got error %q, want it to contain %q", err, tt.msg)
+			}
+		})
 	}
 }
