@@ -102,6 +102,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	scfg := sessionstore.Config{
 		IdleTimeout: idle.value,
 		Lifetime:    lifetime.value,
+		Rank:        app.SessionRank,
 		Metrics:     sessionstore.NewMetrics(reg),
 	}
 	var st *sessionstore.Store

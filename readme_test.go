@@ -96,10 +96,14 @@ func checkCommand(t *testing.T, line, out string, sticky bool) {
 	t.Helper()
 	switch {
 	case strings.Contains(line, "grep -i -E '^set-cookie"):
-		for _, want := range []string{"Set-Cookie: AWSALB=", "Set-Cookie: AWSALBCORS=", "SameSite=None; Secure", "X-Stickylab-Instance: app-"} {
+		for _, want := range []string{"Set-Cookie: AWSALB=", "Set-Cookie: AWSALBCORS=", "SameSite=None; Secure", "X-Stickylab-Instance: app-", "Set-Cookie: stickylab_session_visits=1;"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s\nprinted %q, want it to contain %q", line, out, want)
 			}
+		}
+		// An anonymous visitor gets no stored session, so no session cookie.
+		if strings.Contains(out, "Set-Cookie: stickylab_session=") {
+			t.Errorf("%s\nprinted %q, want no session cookie for an anonymous visit", line, out)
 		}
 	case strings.HasPrefix(line, "for i in 1 2 3"):
 		got := strings.Fields(out)

@@ -10,12 +10,16 @@ import (
 // the session after the request (sessionView), or {"error": "..."}.
 
 // apiSession answers the session and counts a visit, as a page view does.
+// An anonymous visitor's visits are counted in a cookie (visits.go).
 func (a *App) apiSession(w http.ResponseWriter, r *http.Request) {
-	s, err := a.update(w, r, func(s *sessions.Session) error {
-		countVisit(s)
-		return nil
-	})
-	a.answer(w, r, s, err)
+	s, visits, err := a.visit(w, r)
+	if err != nil {
+		a.failSession(w, r, err)
+		return
+	}
+	v := a.viewOf(s)
+	v.Visits = visits
+	a.writeJSON(w, r, http.StatusOK, v)
 }
 
 func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {

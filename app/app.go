@@ -4,7 +4,7 @@
 // sessionstore.NewRedis), which decides whether a user survives the instance
 // that served them dying.
 //
-// Routes (contract.md):
+// Routes (the public interface, as docs/reference.md lists it):
 //
 //	GET  /              the page; counts a visit
 //	POST /login         form username: logs in under a new session ID, 303 to /
@@ -19,7 +19,9 @@
 //	GET  /metrics       Prometheus metrics of the app's registry
 //
 // Every view of the page and every GET /api/session counts one visit; posts,
-// probes and scrapes do not. HEAD is answered wherever GET is. Usernames and
+// probes and scrapes do not. A session is stored only once it holds a login
+// or a cart item: an anonymous visitor's visits are counted in a cookie of
+// their own (visits.go), so anonymous traffic costs no server-side state. HEAD is answered wherever GET is. Usernames and
 // items are 1 to 64 printable characters after trimming; a cart holds at most
 // 100 items. Bad input gets a 4xx with a message that says what is wrong
 // (JSON {"error": "..."} on /api/, a page elsewhere); a failing store gets 503
@@ -162,7 +164,7 @@ func New(cfg Config, store Store) (*App, error) {
 // Name is the instance name, after defaults.
 func (a *App) Name() string { return a.name }
 
-// ServeHTTP serves the routes of contract.md.
+// ServeHTTP serves the routes listed in the package comment.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
 func (a *App) routes() http.Handler {

@@ -108,7 +108,7 @@ func TestConflictReapplies(t *testing.T) {
 }
 
 // TestStoreUnavailable checks that a failing store gives 503 with the
-// contract's message and no detail, overwrites nothing, and that the same
+// documented message and no detail, overwrites nothing, and that the same
 // cookie finds the session intact when the store is back.
 func TestStoreUnavailable(t *testing.T) {
 	store := &faultyStore{Store: newMemoryStore(t, nil)}

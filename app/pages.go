@@ -12,12 +12,9 @@ import (
 // Errors are shown on an error page with a link back.
 
 // page shows the session and counts a visit: every page view counts one,
-// like every GET /api/session.
+// like every GET /api/session (an anonymous visitor's in a cookie: visits.go).
 func (a *App) page(w http.ResponseWriter, r *http.Request) {
-	s, err := a.update(w, r, func(s *sessions.Session) error {
-		countVisit(s)
-		return nil
-	})
+	s, visits, err := a.visit(w, r)
 	if err != nil {
 		a.failSession(w, r, err)
 		return
@@ -26,9 +23,12 @@ func (a *App) page(w http.ResponseWriter, r *http.Request) {
 	if st, ok := parseStickiness(r.Header.Get(stickinessHeader)); ok {
 		balancer = newStripView(st, time.Now())
 	}
+	view := a.viewOf(s)
+	view.Visits = visits
 	a.views.renderPage(w, a.log, r, pageData{
 		Balancer:    balancer,
-		Session:     a.viewOf(s),
+		Session:     view,
+		Stored:      s.ID != "",
 		Shared:      a.store.Mode() != "memory",
 		Fingerprint: fingerprint(s),
 		MaxLen:      maxTextLen,

@@ -11,7 +11,7 @@ import (
 	"stickylab/sessionstore"
 )
 
-// msgStoreUnavailable is the contract's answer when the session store fails.
+// msgStoreUnavailable is the documented answer when the session store fails.
 const msgStoreUnavailable = "session store unavailable"
 
 // clientError is a request the client must change: its message is shown to
@@ -40,7 +40,7 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, status int, msg strin
 }
 
 // failSession answers a failed session load, change or save. Store failures
-// become 503 with the contract's message and conflicts 409; the details go to
+// become 503 with the documented message and conflicts 409; the details go to
 // the log only.
 func (a *App) failSession(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *clientError

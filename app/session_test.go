@@ -11,9 +11,12 @@ import (
 )
 
 // setCookie returns the session cookie a response sets, or nil.
-func setCookie(r response) *http.Cookie {
+func setCookie(r response) *http.Cookie { return setCookieNamed(r, DefaultCookieName) }
+
+// setCookieNamed returns the cookie called name that a response sets, or nil.
+func setCookieNamed(r response, name string) *http.Cookie {
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == DefaultCookieName {
+		if c.Name == name {
 			return c
 		}
 	}
@@ -266,16 +269,30 @@ func TestCookieAttributes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &client{t: t, http: tt.client}
-			r := c.do("GET", tt.url+"/api/session", "", "", tt.headers...)
-			ck := setCookie(r)
-			if ck == nil {
-				t.Fatalf("got no session cookie; headers %v", r.header)
+			// An anonymous visit sets the visits cookie only; the first
+			// cart item, the session cookie. Both get the same attributes.
+			visit := c.do("GET", tt.url+"/api/session", "", "", tt.headers...)
+			cart := c.do("POST", tt.url+"/api/cart", "application/json", `{"item":"tea"}`, tt.headers...)
+			for _, ck := range []struct {
+				name string
+				r    response
+			}{
+				{DefaultCookieName + "_visits", visit},
+				{DefaultCookieName, cart},
+			} {
+				got := setCookieNamed(ck.r, ck.name)
+				if got == nil {
+					t.Fatalf("got no %s cookie; headers %v", ck.name, ck.r.header)
+				}
+				if got.Secure != tt.wantSecure {
+					t.Errorf("%s: got Secure %v, want %v", ck.name, got.Secure, tt.wantSecure)
+				}
+				if !got.HttpOnly || got.SameSite != http.SameSiteLaxMode || got.Path != "/" {
+					t.Errorf("%s: got HttpOnly %v, SameSite %v, Path %q; want true, Lax, /", ck.name, got.HttpOnly, got.SameSite, got.Path)
+				}
 			}
-			if ck.Secure != tt.wantSecure {
-				t.Errorf("got Secure %v, want %v", ck.Secure, tt.wantSecure)
-			}
-			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
-				t.Errorf("got HttpOnly %v, SameSite %v, Path %q; want true, Lax, /", ck.HttpOnly, ck.SameSite, ck.Path)
+			if setCookie(visit) != nil {
+				t.Errorf("an anonymous visit set a session cookie; want none until the session holds something")
 			}
 		})
 	}

@@ -55,9 +55,11 @@ func (a *App) update(w http.ResponseWriter, r *http.Request, change func(*sessio
 		if err := change(s); err != nil {
 			return nil, err
 		}
+		a.adoptVisits(r, s)
 		setCookieOptions(r, s)
 		err = a.store.Save(r, w, s)
 		if err == nil {
+			a.dropVisitsCookie(w, r, s)
 			return s, nil
 		}
 		if !errors.Is(err, sessionstore.ErrConflict) || attempt == maxSaveAttempts {
@@ -87,8 +89,14 @@ func setCookieOptions(r *http.Request, s *sessions.Session) {
 	}
 	opts.HttpOnly = true
 	opts.SameSite = http.SameSiteLaxMode
-	opts.Secure = r.TLS != nil || forwardedHTTPS(r.Header.Get("X-Forwarded-Proto"))
+	opts.Secure = overHTTPS(r)
 	s.Options = &opts
+}
+
+// overHTTPS reports whether the client used HTTPS: directly, or through a
+// proxy that says so in X-Forwarded-Proto.
+func overHTTPS(r *http.Request) bool {
+	return r.TLS != nil || forwardedHTTPS(r.Header.Get("X-Forwarded-Proto"))
 }
 
 // forwardedHTTPS reports whether an X-Forwarded-Proto value names https for

@@ -37,6 +37,7 @@ type pageData struct {
 	chrome
 	Balancer    *stripView // what the balancer decided for this request; nil without its header
 	Session     sessionView
+	Stored      bool   // the session is in the store; false: anonymous, nothing stored
 	Shared      bool   // the store is shared by all instances (Redis)
 	Fingerprint string // a short hash of the session ID, to see it change
 	MaxLen      int    // the longest username or item

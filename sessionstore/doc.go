@@ -33,7 +33,13 @@
 //   - A failing backend is an error wrapping ErrUnavailable, never an empty
 //     session that a later Save would write over the real one.
 //   - The memory store sweeps expired sessions (stopped by Close) and caps
-//     their number, evicting the oldest first in O(1).
+//     their number: past the cap it evicts, in O(1), the least recently
+//     used session of the lowest rank (Config.Rank), so that a flood of
+//     sessions that hold little cannot push out ones that hold more.
+//   - Save stores a new session only when it has values: an application
+//     that puts nothing in the session of an anonymous visitor (as the
+//     stickylab app does until a login or a cart item) costs no
+//     server-side state per cookie-less request.
 //   - Counts and latencies go to Prometheus through Metrics.
 //
 // # Compared with the gorilla Redis stores

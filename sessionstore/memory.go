@@ -16,28 +16,34 @@ import (
 // can be rotated by putting a new one in front. At least one non-empty key is
 // required; use 32 random bytes. Values go through JSON exactly as with
 // Redis. A sweeper goroutine removes expired sessions every SweepInterval
-// until Close; at most MaxSessions are kept, the oldest evicted first.
+// until Close. At most MaxSessions are kept: when a new session would pass
+// the cap, the least recently used session of the lowest Rank is evicted, so
+// a flood of new sessions that hold little never pushes out one that holds
+// more (a logged-in user's), and it is counted in Metrics.
 func NewMemory(keys [][]byte, cfg Config) (*Store, error) {
 	s, err := newStore("memory", keys, cfg)
 	if err != nil {
 		return nil, err
 	}
 	m := newMemory(s.cfg.IdleTimeout, s.cfg.MaxSessions)
+	m.evicted = func(rank int) { s.cfg.Metrics.evict(s.mode, rank) }
 	s.be = m
 	s.stop = m.sweepEvery(s.cfg.SweepInterval, s.cfg.now)
 	return s, nil
 }
 
-// memory is the in-process backend: a map from ID to entry, and a list of
-// the same entries in the order they were first stored, so that eviction of
-// the oldest is O(1).
+// memory is the in-process backend: a map from ID to entry, and for each
+// rank a list of its entries in the order they were last used (loaded or
+// written), so that eviction of the least recently used of the lowest rank
+// is O(1).
 type memory struct {
-	idle time.Duration
-	max  int
+	idle    time.Duration
+	max     int
+	evicted func(rank int) // called under mu for each session evicted by the cap; may be nil
 
-	mu      sync.Mutex // protects entries and order
+	mu      sync.Mutex // protects entries and byRank
 	entries map[string]*memEntry
-	order   *list.List // of *memEntry, oldest first
+	byRank  [maxRank + 1]*list.List // of *memEntry, least recently used first
 }
 
 // memEntry is one stored session; data is never modified after it is
@@ -48,13 +54,18 @@ type memEntry struct {
 	deadline time.Time
 	expires  time.Time // min(last load or write + idle, deadline)
 	data     []byte
-	elem     *list.Element
+	rank     int
+	elem     *list.Element // in byRank[rank]
 }
 
 var _ backend = (*memory)(nil)
 
 func newMemory(idle time.Duration, max int) *memory {
-	return &memory{idle: idle, max: max, entries: make(map[string]*memEntry), order: list.New()}
+	m := &memory{idle: idle, max: max, entries: make(map[string]*memEntry)}
+	for i := range m.byRank {
+		m.byRank[i] = list.New()
+	}
+	return m
 }
 
 // expiry is when a session touched at now expires.
@@ -79,7 +90,21 @@ func (m *memory) live(id string, now time.Time) *memEntry {
 // drop removes e. m.mu must be held.
 func (m *memory) drop(e *memEntry) {
 	delete(m.entries, e.id)
-	m.order.Remove(e.elem)
+	m.byRank[e.rank].Remove(e.elem)
+}
+
+// evictOne removes the least recently used entry of the lowest rank that
+// has any. m.mu must be held and m.entries must not be empty.
+func (m *memory) evictOne() {
+	for rank, l := range m.byRank {
+		if front := l.Front(); front != nil {
+			m.drop(front.Value.(*memEntry))
+			if m.evicted != nil {
+				m.evicted(rank)
+			}
+			return
+		}
+	}
 }
 
 func (m *memory) load(_ context.Context, id string, now time.Time) ([]byte, error) {
@@ -90,10 +115,11 @@ func (m *memory) load(_ context.Context, id string, now time.Time) ([]byte, erro
 		return nil, nil
 	}
 	e.expires = m.expiry(e.deadline, now)
+	m.byRank[e.rank].MoveToBack(e.elem)
 	return e.data, nil
 }
 
-func (m *memory) write(_ context.Context, id string, prev uint64, rec []byte, deadline, now time.Time) (bool, error) {
+func (m *memory) write(_ context.Context, id string, prev uint64, rec []byte, rank int, deadline, now time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.live(id, now)
@@ -105,12 +131,16 @@ func (m *memory) write(_ context.Context, id string, prev uint64, rec []byte, de
 		return false, nil
 	}
 	if e == nil {
-		for m.order.Len() >= m.max {
-			m.drop(m.order.Front().Value.(*memEntry))
+		for len(m.entries) >= m.max {
+			m.evictOne()
 		}
-		e = &memEntry{id: id}
-		e.elem = m.order.PushBack(e)
+		e = &memEntry{id: id, rank: rank}
+		e.elem = m.byRank[rank].PushBack(e)
 		m.entries[id] = e
+	} else {
+		m.byRank[e.rank].Remove(e.elem)
+		e.rank = rank
+		e.elem = m.byRank[rank].PushBack(e)
 	}
 	e.version = prev + 1
 	e.deadline = deadline

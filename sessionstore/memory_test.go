@@ -6,42 +6,101 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-func TestMemoryCapEvictsOldestFirst(t *testing.T) {
-	e := newMemoryEnv(t, Config{MaxSessions: 3})
+// TestMemoryCapEvictsLowestRankLeastRecentlyUsed fills a store of three with
+// two sessions of rank 1 and one of rank 0, then adds more: the rank-0
+// session goes first however recently it was used, then the rank-1 session
+// used least recently, and each eviction is counted by rank.
+func TestMemoryCapEvictsLowestRankLeastRecentlyUsed(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	rank := func(v map[any]any) int {
+		if v["user"] != nil {
+			return 1
+		}
+		return 0
+	}
+	e := newMemoryEnv(t, Config{MaxSessions: 3, Rank: rank, Metrics: NewMetrics(reg)})
 	var cookies []*http.Cookie
 	ids := map[string]string{}
-	for _, name := range []string{"s1", "s2", "s3"} {
-		c, id := stored(t, e.store, map[string]any{"name": name})
+	for _, name := range []string{"u1", "u2", "anon"} {
+		values := map[string]any{"user": name}
+		if name == "anon" {
+			values = map[string]any{"cart": name}
+		}
+		c, id := stored(t, e.store, values)
 		cookies = append(cookies, c)
 		ids[name] = id
 		e.advance(time.Second)
 	}
-	// Touch and change s1, the oldest: eviction goes by creation, not use.
-	s1 := load(t, e.store, cookies[0])
-	s1.Values["visits"] = 1
-	mustSave(t, e.store, s1)
+	// Use u1, the oldest: it is now used more recently than u2.
+	load(t, e.store, cookies[0])
+	e.advance(time.Second)
 
-	_, id4 := stored(t, e.store, map[string]any{"name": "s4"})
-	_, id5 := stored(t, e.store, map[string]any{"name": "s5"})
+	_, ids["u3"] = stored(t, e.store, map[string]any{"user": "u3"}) // evicts anon (rank 0)
+	e.advance(time.Second)
+	_, ids["u4"] = stored(t, e.store, map[string]any{"user": "u4"}) // evicts u2, the least recently used of rank 1
 	for _, tc := range []struct {
 		name   string
-		id     string
 		stored bool
 	}{
-		{"s1", ids["s1"], false},
-		{"s2", ids["s2"], false},
-		{"s3", ids["s3"], true},
-		{"s4", id4, true},
-		{"s5", id5, true},
+		{"u1", true},
+		{"u2", false},
+		{"anon", false},
+		{"u3", true},
+		{"u4", true},
 	} {
-		if _, _, ok := e.peek(t, tc.id); ok != tc.stored {
+		if _, _, ok := e.peek(t, ids[tc.name]); ok != tc.stored {
 			t.Errorf("%s: got stored %v, want %v", tc.name, ok, tc.stored)
 		}
 	}
 	if got := e.store.be.(*memory).len(); got != 3 {
 		t.Errorf("got %d sessions, want the cap of 3", got)
+	}
+	got := gathered(t, reg)
+	for series, want := range map[string]float64{
+		`evictions_total{rank="0",store="memory"}`: 1,
+		`evictions_total{rank="1",store="memory"}`: 1,
+	} {
+		if got[series] != want {
+			t.Errorf("%s: got %v, want %v", series, got[series], want)
+		}
+	}
+}
+
+// TestMemoryRankFollowsValues checks that a session's rank is taken again at
+// every write: a session that gains a user is kept over one that never did.
+func TestMemoryRankFollowsValues(t *testing.T) {
+	rank := func(v map[any]any) int {
+		if v["user"] != nil {
+			return 9 // clamped to the highest rank
+		}
+		return -1 // clamped to 0
+	}
+	e := newMemoryEnv(t, Config{MaxSessions: 2, Rank: rank})
+	c1, id1 := stored(t, e.store, map[string]any{"cart": "tea"})
+	e.advance(time.Second)
+	_, id2 := stored(t, e.store, map[string]any{"cart": "jam"})
+	e.advance(time.Second)
+	s1 := load(t, e.store, c1)
+	s1.Values["user"] = "ada"
+	mustSave(t, e.store, s1)
+	e.advance(time.Second)
+	_, id3 := stored(t, e.store, map[string]any{"cart": "milk"})
+	for _, tc := range []struct {
+		name   string
+		id     string
+		stored bool
+	}{
+		{"logged in since", id1, true},
+		{"never logged in", id2, false},
+		{"newest", id3, true},
+	} {
+		if _, _, ok := e.peek(t, tc.id); ok != tc.stored {
+			t.Errorf("%s: got stored %v, want %v", tc.name, ok, tc.stored)
+		}
 	}
 }
 

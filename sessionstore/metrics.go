@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,12 +17,14 @@ import (
 //	loads_total{store,result}      result: found, unknown (strict mode: a fresh session), none (no valid cookie)
 //	saves_total{store,result}      result: written, renewed, unchanged (no data written), empty (new and empty: nothing kept), deleted
 //	conflicts_total{store}         Saves that lost a compare-and-set race (ErrConflict)
+//	evictions_total{store,rank}    sessions a full memory store evicted to make room (Config.MaxSessions, Config.Rank)
 //	errors_total{store,op}         op: load, save, delete, ping (ErrUnavailable), decode (a stored record that is not ours)
 //	backend_duration_seconds{store,op}  latency of backend calls; op: load, write, remove, ping
 type Metrics struct {
 	loads     *prometheus.CounterVec
 	saves     *prometheus.CounterVec
 	conflicts *prometheus.CounterVec
+	evictions *prometheus.CounterVec
 	errors    *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 }
@@ -46,6 +49,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: ns, Subsystem: sub, Name: "conflicts_total",
 			Help: "Saves that lost a compare-and-set race because the session changed since it was loaded.",
 		}, []string{"store"}),
+		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "evictions_total",
+			Help: "Sessions a full memory store evicted to make room for a new one, by eviction rank (0 is evicted first).",
+		}, []string{"store", "rank"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "errors_total",
 			Help: "Failed store operations by operation: load, save, delete, ping; decode counts stored records that could not be read.",
@@ -62,6 +69,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.loads = register(reg, m.loads)
 	m.saves = register(reg, m.saves)
 	m.conflicts = register(reg, m.conflicts)
+	m.evictions = register(reg, m.evictions)
 	m.errors = register(reg, m.errors)
 	m.duration = register(reg, m.duration)
 	return m
@@ -97,6 +105,12 @@ func (m *Metrics) save(store, result string) {
 func (m *Metrics) conflict(store string) {
 	if m != nil {
 		m.conflicts.WithLabelValues(store).Inc()
+	}
+}
+
+func (m *Metrics) evict(store string, rank int) {
+	if m != nil {
+		m.evictions.WithLabelValues(store, strconv.Itoa(rank)).Inc()
 	}
 }
 

@@ -113,7 +113,7 @@ func (b *redisBackend) load(ctx context.Context, id string, now time.Time) ([]by
 	return []byte(v), nil
 }
 
-func (b *redisBackend) write(ctx context.Context, id string, prev uint64, rec []byte, deadline, now time.Time) (bool, error) {
+func (b *redisBackend) write(ctx context.Context, id string, prev uint64, rec []byte, _ int, deadline, now time.Time) (bool, error) {
 	ttl := min(b.idle, deadline.Sub(now))
 	if ttl < time.Millisecond {
 		return false, nil

@@ -64,7 +64,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
-	if err := s.write(ctx, st, values, now); err != nil {
+	if err := s.write(ctx, st, values, s.cfg.rank(sess.Values), now); err != nil {
 		return err
 	}
 	sess.ID = st.id
@@ -74,7 +74,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 
 // write stores values for st: in place with compare-and-set, or under a new
 // ID for a new or renewed session. On success st describes what is stored.
-func (s *Store) write(ctx context.Context, st *state, values []byte, now time.Time) error {
+func (s *Store) write(ctx context.Context, st *state, values []byte, rank int, now time.Time) error {
 	created, deadline := st.created, st.deadline
 	if st.version == 0 {
 		created, deadline = now, now.Add(s.cfg.Lifetime)
@@ -94,7 +94,7 @@ func (s *Store) write(ctx context.Context, st *state, values []byte, now time.Ti
 		return err
 	}
 	start := time.Now()
-	ok, err := s.be.write(ctx, id, prev, rec, deadline, now)
+	ok, err := s.be.write(ctx, id, prev, rec, rank, deadline, now)
 	s.cfg.Metrics.observe(s.mode, "write", start)
 	if err != nil {
 		s.cfg.Metrics.failure(s.mode, "save")

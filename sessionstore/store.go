@@ -43,9 +43,18 @@ type Config struct {
 	Timeout time.Duration
 
 	// MaxSessions caps the sessions a memory store keeps; past it, the
-	// oldest (by when its ID was first stored) is evicted. Memory only.
-	// Default 100,000.
+	// least recently used session of the lowest Rank is evicted. Memory
+	// only. Default 100,000.
 	MaxSessions int
+
+	// Rank says how much a session is worth keeping when a memory store is
+	// full, from 0 (evicted first) to 3, computed from its values at every
+	// write; out-of-range ranks are clamped. Within a rank, the least
+	// recently used session goes first. An application ranks a logged-in
+	// user above a session that holds less, so that a flood of new sessions
+	// cannot push users out. Memory only (Redis evicts by its own
+	// maxmemory-policy). Default: every session has rank 0.
+	Rank func(values map[any]any) int
 
 	// SweepInterval is how often a memory store removes expired sessions.
 	// Memory only. Default 1m.
@@ -100,6 +109,17 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// maxRank is the highest eviction rank (Config.Rank).
+const maxRank = 3
+
+// rank is the eviction rank of values, clamped to 0..maxRank.
+func (c Config) rank(values map[any]any) int {
+	if c.Rank == nil {
+		return 0
+	}
+	return min(max(c.Rank(values), 0), maxRank)
+}
+
 // backend keeps session records (see record) by session ID. Not found is
 // (nil, nil), not an error; an error means the backend failed. The methods
 // are safe for concurrent use, and each write is atomic.
@@ -107,9 +127,10 @@ type backend interface {
 	// load returns the record of id and slides its expiry to
 	// min(idle timeout, deadline-now) from now; nil when there is none.
 	load(ctx context.Context, id string, now time.Time) ([]byte, error)
-	// write stores rec, of version prev+1, under id if the stored version is
-	// still prev (0: nothing stored); ok=false when it is not.
-	write(ctx context.Context, id string, prev uint64, rec []byte, deadline, now time.Time) (ok bool, err error)
+	// write stores rec, of version prev+1 and eviction rank (0..maxRank; see
+	// Config.Rank), under id if the stored version is still prev (0: nothing
+	// stored); ok=false when it is not.
+	write(ctx context.Context, id string, prev uint64, rec []byte, rank int, deadline, now time.Time) (ok bool, err error)
 	// remove deletes id if its stored version is prev; prev 0 means any
 	// version. ok=false when there was nothing to delete.
 	remove(ctx context.Context, id string, prev uint64) (ok bool, err error)
