@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
 	"stickylab/lab"
 	"stickylab/lb"
+	"stickylab/sessionstore"
 )
 
 // runDemo runs the whole lab on one machine: embedded Redis, the app
@@ -37,6 +39,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bcfg, err := bf.config("demo")
 	if err != nil {
 		return err
+	}
+	if *redisURL != "" {
+		// Parsed only: the client connects on first use.
+		rc, err := sessionstore.NewRedisClient(*redisURL)
+		if err != nil {
+			return usageError{fmt.Errorf("demo: invalid -redis-url: %v", err)}
+		}
+		rc.Close()
 	}
 	level := slog.LevelError
 	if *verbose {

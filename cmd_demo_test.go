@@ -5,14 +5,19 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 )
 
 // TestDemoAndExperimentFlagErrors checks that every bad value of the demo and
 // experiment commands is refused before anything starts, with one line that
-// names the flag and what is allowed, as a usageError (exit status 2).
+// names the flag and what is allowed, as a usageError (exit status 2). The
+// demo's default addresses are taken meanwhile, as on a machine where
+// another program has them: a case that listened before checking would get
+// "address already in use" instead of its flag error.
 func TestDemoAndExperimentFlagErrors(t *testing.T) {
+	holdDefaultAddrs(t)
 	cases := []struct {
 		name string
 		run  func(context.Context, []string, io.Writer, io.Writer) error
@@ -26,6 +31,8 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		{"demo no instances", runDemo, []string{"-instances", "0"}, nil, "-instances: must be from 1 to 9"},
 		{"demo too many instances", runDemo, []string{"-instances", "10"}, nil, "-instances: must be from 1 to 9"},
 		{"demo timeout not shorter than interval", runDemo, []string{"-health-interval", "1s", "-health-timeout", "1s"}, nil, "-health-timeout"},
+		{"demo health path without a slash", runDemo, []string{"-health-path", "healthz"}, nil, `"healthz" for -health-path: must start with /`},
+		{"demo bad redis url", runDemo, []string{"-store", "redis", "-redis-url", "http://127.0.0.1:6379"}, nil, "-redis-url"},
 		{"demo bad cookie key", runDemo, []string{"-cookie-key", "nothex"}, nil, "-cookie-key"},
 		{"demo stray argument", runDemo, []string{"redis"}, nil, `unexpected argument "redis"`},
 		{"demo listen on the admin port", runDemo, []string{"-listen", "127.0.0.1:8081"}, nil, "-listen 127.0.0.1:8081 and -admin 127.0.0.1:8081 take the same port"},
@@ -55,6 +62,19 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 				t.Errorf("message %q, want one line containing %q", msg, tc.want)
 			}
 		})
+	}
+}
+
+// holdDefaultAddrs listens on the default addresses of demo and lb,
+// 127.0.0.1:8080 and 127.0.0.1:8081, until the test ends, those that are
+// free: the others are held by another program already, which serves the
+// test as well.
+func holdDefaultAddrs(t *testing.T) {
+	t.Helper()
+	for _, addr := range []string{"127.0.0.1:8080", "127.0.0.1:8081"} {
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			t.Cleanup(func() { ln.Close() })
+		}
 	}
 }
 

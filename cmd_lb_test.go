@@ -14,7 +14,11 @@ import (
 	"time"
 )
 
+// TestLBFlagErrors checks that every bad value of lb is refused, before it
+// listens (its default addresses are held meanwhile), with one line naming
+// the flag, as a usageError (exit status 2).
 func TestLBFlagErrors(t *testing.T) {
+	holdDefaultAddrs(t)
 	const target = "-targets=app-1=http://127.0.0.1:1"
 	cases := []struct {
 		name string

@@ -54,8 +54,17 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Balancer.AppCookie = cmp.Or(cfg.Balancer.AppCookie, AppCookie)
+	bcfg := cfg.Balancer
+	bcfg.Logger = cfg.Logger
+	bcfg.ShutdownTimeout = cmp.Or(bcfg.ShutdownTimeout, shutdownGrace)
 
-	// The listeners first: a port in use is the likeliest failure, and
+	// The whole configuration before anything starts: a bad setting costs
+	// no port and no process, and is not hidden behind a port in use.
+	if err := bcfg.CheckSettings(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+
+	// The listeners next: a port in use is the likeliest failure, and
 	// should cost nothing to report.
 	proxyLn, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -94,13 +103,8 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	}
 	defer fleet.Stop()
 
-	// The balancer before the instances: it checks its configuration, and
-	// a bad flag should not cost three processes.
-	bcfg := cfg.Balancer
 	bcfg.Targets = fleetTargets(fleet)
 	bcfg.AdminRoutes = InstanceRoutes(fleet)
-	bcfg.Logger = cfg.Logger
-	bcfg.ShutdownTimeout = cmp.Or(bcfg.ShutdownTimeout, shutdownGrace)
 	bal, err := lb.New(bcfg)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
