@@ -282,3 +282,73 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// TestDocLinks checks that every relative link in README.md and docs/*.md
+// names a file of the repository, and that a link to a heading of a
+// Markdown file names one it has (GitHub's anchors: lower case, spaces as
+// dashes, punctuation dropped).
+func TestDocLinks(t *testing.T) {
+	docs, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	checked := 0
+	for _, doc := range append([]string{"README.md"}, docs...) {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file, anchor, _ := strings.Cut(target, "#")
+			path := doc
+			if file != "" {
+				path = filepath.Join(filepath.Dir(doc), file)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("%s: link %q: %v", doc, target, err)
+				continue
+			}
+			if anchor != "" && strings.HasSuffix(path, ".md") && !hasAnchor(t, path, anchor) {
+				t.Errorf("%s: link %q: %s has no heading with that anchor", doc, target, path)
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d links checked: has the link pattern stopped matching?", checked)
+	}
+}
+
+// hasAnchor reports whether the Markdown file path has a heading whose
+// GitHub anchor is anchor.
+func hasAnchor(t *testing.T, path, anchor string) bool {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		title, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " ")
+		if !ok || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		var slug strings.Builder
+		for _, r := range strings.ToLower(title) {
+			switch {
+			case r == ' ' || r == '-':
+				slug.WriteRune('-')
+			case r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127:
+				slug.WriteRune(r)
+			}
+		}
+		if slug.String() == anchor {
+			return true
+		}
+	}
+	return false
+}
