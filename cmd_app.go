@@ -58,10 +58,10 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return helpOrErr(err)
 	}
 	if err := checkInstanceName(*name); err != nil {
-		return usageError{fmt.Errorf("app: invalid value %q for -name: %v", *name, err)}
+		return badValue("app", "name", *name, err.Error())
 	}
 	if (&http.Cookie{Name: *cookieName, Value: "x"}).Valid() != nil {
-		return usageError{fmt.Errorf("app: invalid value %q for -cookie-name: must be a cookie name (letters, digits and !#$%%&'*+-.^_`|~)", *cookieName)}
+		return badValue("app", "cookie-name", *cookieName, "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)")
 	}
 	if _, _, err := splitListenAddr("app", "listen", *listen); err != nil {
 		return err
@@ -76,8 +76,8 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// them is already answered 503 and logged by the app.
 		redis.SetLogger(redisLogger{log})
 		var err error
-		if rc, err = sessionstore.NewRedisClient(*redisURL); err != nil {
-			return usageError{fmt.Errorf("app: invalid -redis-url: %v", err)}
+		if rc, err = newRedisClient("app", *redisURL); err != nil {
+			return err
 		}
 	}
 	closeClient := func() {
@@ -94,7 +94,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	keys, err := sessionKeys(*sessionKey, log)
 	if err != nil {
 		closeClient()
-		return usageError{fmt.Errorf("app: invalid -session-key: %v", err)}
+		return badSecret("app", "session-key", err.Error())
 	}
 
 	reg := prometheus.NewRegistry()
@@ -251,4 +251,14 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
+}
+
+// newRedisClient is sessionstore.NewRedisClient for the -redis-url of the
+// command cmd, with its error as a usage error.
+func newRedisClient(cmd, rawURL string) (redis.UniversalClient, error) {
+	rc, err := sessionstore.NewRedisClient(rawURL)
+	if err != nil {
+		return nil, badSecret(cmd, "redis-url", err.Error())
+	}
+	return rc, nil
 }

@@ -26,14 +26,14 @@ func TestAppFlagErrors(t *testing.T) {
 		args []string
 		want string // in the one-line message
 	}{
-		{"bad store", nil, []string{"-store", "disk"}, `invalid value "disk" for flag -store: must be one of memory, redis`},
-		{"bad store from env", map[string]string{"STICKYLAB_STORE": "disk"}, nil, `invalid value "disk" for STICKYLAB_STORE (flag -store)`},
+		{"bad store", nil, []string{"-store", "disk"}, `invalid value "disk" for -store: must be one of memory, redis`},
+		{"bad store from env", map[string]string{"STICKYLAB_STORE": "disk"}, nil, `invalid value "disk" for -store (from STICKYLAB_STORE): must be one of memory, redis`},
 		{"idle timeout too long", nil, []string{"-idle-timeout", "200h"}, "-idle-timeout: must be from 1s to 168h"},
 		{"lifetime not a duration", nil, []string{"-lifetime", "forever"}, "-lifetime: must be a duration"},
 		{"bad cookie name", nil, []string{"-cookie-name", "my session"}, `invalid value "my session" for -cookie-name`},
 		{"name with a space", nil, []string{"-name", "app 1"}, `invalid value "app 1" for -name`},
-		{"empty session key", nil, []string{"-session-key", "k1,,k2"}, "invalid -session-key: key 2 is empty"},
-		{"bad redis URL", nil, []string{"-store", "redis", "-redis-url", "http://127.0.0.1:6379"}, `invalid -redis-url: sessionstore: redis URL: scheme "http" not supported`},
+		{"empty session key", nil, []string{"-session-key", "k1,,k2"}, "invalid value for -session-key (not repeated: it may be secret): key 2 is empty"},
+		{"bad redis URL", nil, []string{"-store", "redis", "-redis-url", "http://127.0.0.1:6379"}, `invalid value for -redis-url (not repeated: it may be secret): sessionstore: redis URL: scheme "http" not supported`},
 		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
 		{"listen port out of range", nil, []string{"-listen", ":70000"}, `invalid value ":70000" for -listen`},
 		{"bad parent PID", map[string]string{lab.ParentPIDEnv: "lab"}, nil, `invalid value "lab" for ` + lab.ParentPIDEnv},

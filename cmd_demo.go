@@ -2,15 +2,23 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
 	"stickylab/lab"
 	"stickylab/lb"
-	"stickylab/sessionstore"
 )
+
+// demoLBDefaults are the balancer flags' defaults of "stickylab demo".
+func demoLBDefaults() lbDefaults {
+	return lbDefaults{
+		sticky: lb.StickyApp, appCookie: lab.AppCookie,
+		healthInterval: time.Second, healthTimeout: 500 * time.Millisecond,
+		healthIntervalNote:  " (ALB: 30s, stickylab lb: 5s; the demo checks every second so that a kill shows at once)",
+		deregistrationDelay: 5 * time.Second, stickinessHeader: true,
+	}
+}
 
 // runDemo runs the whole lab on one machine: embedded Redis, the app
 // instances as child processes, the balancer, until Ctrl-C or SIGTERM.
@@ -24,12 +32,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Var(store, "store", "where the instances keep sessions: memory (each its own, the blog's setup) or redis")
 	redisURL := fs.String("redis-url", "", "Redis for -store redis (redis://host:port/db); empty: an embedded Redis on a free loopback port")
 	verbose := boolVar(fs, "verbose", false, "also log the instances' output and the balancer's log lines to stderr")
-	bf := balancerFlags(fs, lbDefaults{
-		sticky: lb.StickyApp, appCookie: lab.AppCookie,
-		healthInterval: time.Second, healthTimeout: 500 * time.Millisecond,
-		healthIntervalNote:  " (ALB: 30s, stickylab lb: 5s; the demo checks every second so that a kill shows at once)",
-		deregistrationDelay: 5 * time.Second, stickinessHeader: true,
-	})
+	bf := balancerFlags(fs, demoLBDefaults())
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
 	}
@@ -42,9 +45,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *redisURL != "" {
 		// Parsed only: the client connects on first use.
-		rc, err := sessionstore.NewRedisClient(*redisURL)
+		rc, err := newRedisClient("demo", *redisURL)
 		if err != nil {
-			return usageError{fmt.Errorf("demo: invalid -redis-url: %v", err)}
+			return err
 		}
 		rc.Close()
 	}

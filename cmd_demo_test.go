@@ -25,7 +25,7 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"demo bad store", runDemo, []string{"-store", "postgres"}, nil, `invalid value "postgres" for flag -store: must be one of memory, redis`},
+		{"demo bad store", runDemo, []string{"-store", "postgres"}, nil, `invalid value "postgres" for -store: must be one of memory, redis`},
 		{"demo bad sticky", runDemo, []string{"-sticky", "cookie"}, nil, "-sticky: must be one of none, duration, app"},
 		{"demo reserved app cookie", runDemo, []string{"-app-cookie", "AWSALBAPP-1"}, nil, "-app-cookie"},
 		{"demo no instances", runDemo, []string{"-instances", "0"}, nil, "-instances: must be from 1 to 9"},
@@ -37,28 +37,18 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		{"demo stray argument", runDemo, []string{"redis"}, nil, `unexpected argument "redis"`},
 		{"demo listen on the admin port", runDemo, []string{"-listen", "127.0.0.1:8081"}, nil, "-listen 127.0.0.1:8081 and -admin 127.0.0.1:8081 take the same port"},
 		{"demo admin on every interface", runDemo, []string{"-listen", "127.0.0.1:9000", "-admin", ":9000"}, nil, "take the same port"},
-		{"demo bad env", runDemo, nil, map[string]string{"STICKYLAB_STORE": "disk"}, `invalid value "disk" for STICKYLAB_STORE (flag -store)`},
+		{"demo bad env", runDemo, nil, map[string]string{"STICKYLAB_STORE": "disk"}, `invalid value "disk" for -store (from STICKYLAB_STORE): must be one of memory, redis`},
 		{"experiment no users", runExperiment, []string{"-users", "0"}, nil, "-users: must be from 1 to 500"},
 		{"experiment one instance", runExperiment, []string{"-instances", "1"}, nil, "-instances: must be from 2 to 9"},
 		{"experiment bad sticky", runExperiment, []string{"-sticky", "always"}, nil, "must be one of all, none, duration, app"},
 		{"experiment duration too long", runExperiment, []string{"-sticky-duration", "2m"}, nil, "-sticky-duration: must be from 1s to 1m"},
 		{"experiment not a number", runExperiment, []string{"-requests", "ten"}, nil, "-requests: must be a whole number"},
-		{"experiment bad boolean env", runExperiment, nil, map[string]string{"STICKYLAB_PASSIVE_FAILOVER": "nah"}, `invalid value "nah" for STICKYLAB_PASSIVE_FAILOVER (flag -passive-failover): must be true or false`},
-		{"experiment bad env", runExperiment, nil, map[string]string{"STICKYLAB_PARALLEL": "7"}, "STICKYLAB_PARALLEL (flag -parallel): must be from 1 to 6"},
+		{"experiment bad boolean env", runExperiment, nil, map[string]string{"STICKYLAB_PASSIVE_FAILOVER": "nah"}, `invalid value "nah" for -passive-failover (from STICKYLAB_PASSIVE_FAILOVER): must be true or false`},
+		{"experiment bad env", runExperiment, nil, map[string]string{"STICKYLAB_PARALLEL": "7"}, `invalid value "7" for -parallel (from STICKYLAB_PARALLEL): must be from 1 to 6`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel() // were anything to start by mistake, it stops at once
-			err := tc.run(ctx, tc.args, io.Discard, io.Discard)
-			var ue usageError
-			if !errors.As(err, &ue) {
-				t.Fatalf("err = %v, want a usageError (exit 2)", err)
-			}
-			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+			if msg := usageErrorOf(t, tc.run, tc.args, tc.env); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
 				t.Errorf("message %q, want one line containing %q", msg, tc.want)
 			}
 		})
@@ -88,7 +78,9 @@ func TestHelpListsFlagsWithDefaults(t *testing.T) {
 		{[]string{"demo", "-h"}, []string{"-listen", `(default "127.0.0.1:8080")`, "-store", "(default memory)", "-sticky", "(default app)"}},
 		{[]string{"experiment", "-h"}, []string{"-users", "(default 30)", "-json"}},
 		{[]string{"app", "-h"}, []string{"-session-key", `(default "stickylab_session")`}},
-		{[]string{"lb", "-h"}, []string{"-targets", "(default none)", "-deregistration-delay"}},
+		{[]string{"lb", "-h"}, []string{"-targets", "(default none)", "-deregistration-delay",
+			"when not given, the shorter of 2s and half of -health-interval (default 2s)", "(1s to 168h) (default 24h)\n"}},
+		{[]string{"demo", "-h"}, []string{"when not given, the shorter of 500ms and half of -health-interval (default 500ms)"}},
 		{[]string{"help"}, []string{"demo", "experiment", "healthcheck", "STICKYLAB_"}},
 		{[]string{"-h"}, []string{"Commands:", "experiment", "Usage: stickylab demo", "-store", "(default memory)"}},
 		{[]string{"healthcheck", "-h"}, []string{"Usage: stickylab healthcheck URL [flags]", "-timeout"}},

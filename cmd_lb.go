@@ -14,6 +14,15 @@ import (
 	"stickylab/lb"
 )
 
+// lbCommandDefaults are the balancer flags' defaults of "stickylab lb".
+func lbCommandDefaults() lbDefaults {
+	return lbDefaults{
+		sticky: lb.StickyNone, appCookie: "", appCookieOn: " (required with it)",
+		healthInterval: lb.DefaultHealthInterval, healthTimeout: lb.DefaultHealthTimeout,
+		deregistrationDelay: lb.DefaultDeregistrationDelay,
+	}
+}
+
 // runLB runs the load balancer: flags and environment into lb.Config, then
 // lb.Serve until ctx is done.
 func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -21,11 +30,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", ":8080", "address of the balancer (what clients connect to)")
 	admin := fs.String("admin", "127.0.0.1:8081", "address of the admin API and dashboard (no authentication: keep it private)")
 	targets := fs.String("targets", "", "comma-separated [name=]URL targets, e.g. app-1=http://app1:8080,app-2=http://app2:8080 (name defaults to host:port)")
-	bf := balancerFlags(fs, lbDefaults{
-		sticky: lb.StickyNone, appCookie: "", appCookieOn: " (required with it)",
-		healthInterval: lb.DefaultHealthInterval, healthTimeout: lb.DefaultHealthTimeout,
-		deregistrationDelay: lb.DefaultDeregistrationDelay,
-	})
+	bf := balancerFlags(fs, lbCommandDefaults())
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
 	}
@@ -38,7 +43,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ts, err := lb.ParseTargets(*targets)
 	if err != nil {
-		return usageError{fmt.Errorf("lb: invalid -targets %q: %v", *targets, err)}
+		return badValue("lb", "targets", *targets, err.Error())
 	}
 	cfg, err := bf.config("lb")
 	if err != nil {

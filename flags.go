@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"stickylab/internal/duration"
 )
 
 // usageError is a bad command line or environment value: main exits with
@@ -41,10 +43,14 @@ func envName(flagName string) string {
 // sentinel errHelpShown, which callers return as nil. Every other failure is
 // a usageError of one line naming the flag, the value and what is allowed.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	if err := parseArgs(fs, args); err != nil {
+		var ue usageError
+		switch {
+		case errors.Is(err, flag.ErrHelp):
 			printDefaults(fs, stdout)
 			return errHelpShown
+		case errors.As(err, &ue):
+			return err
 		}
 		return usageError{fmt.Errorf("%s: %v", fs.Name(), err)}
 	}
@@ -63,10 +69,60 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			return
 		}
 		if serr := fs.Set(f.Name, v); serr != nil {
-			err = usageError{fmt.Errorf("%s: invalid value %q for %s (flag -%s): %v", fs.Name(), v, envName(f.Name), f.Name, serr)}
+			err = badValue(fs.Name(), f.Name+" (from "+envName(f.Name)+")", v, serr.Error())
 		}
 	})
 	return err
+}
+
+// parseArgs is fs.Parse, but a value that a flag refuses is worded by
+// badValue: the flag package words it its own way, another for booleans.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	var refused error
+	fs.VisitAll(func(f *flag.Flag) {
+		f.Value = &refusal{Value: f.Value, cmd: fs.Name(), name: f.Name, first: &refused}
+	})
+	defer fs.VisitAll(func(f *flag.Flag) { f.Value = f.Value.(*refusal).Value })
+	err := fs.Parse(args)
+	if refused != nil {
+		return refused
+	}
+	return err
+}
+
+// refusal wraps a flag's Value during parseArgs and keeps, in *first, the
+// first value it refuses as a badValue error.
+type refusal struct {
+	flag.Value
+	cmd, name string
+	first     *error
+}
+
+func (r *refusal) Set(s string) error {
+	err := r.Value.Set(s)
+	if err != nil && *r.first == nil {
+		*r.first = badValue(r.cmd, r.name, s, err.Error())
+	}
+	return err
+}
+
+// IsBoolFlag keeps -name without a value working for boolean flags.
+func (r *refusal) IsBoolFlag() bool {
+	b, ok := r.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// badValue is the usage error of a value that a flag does not allow, in
+// the one form of every command: the command, the value as given, the flag
+// (name may add where the value came from) and what the flag allows.
+func badValue(cmd, name, value, allowed string) error {
+	return usageError{fmt.Errorf("%s: invalid value %q for -%s: %s", cmd, value, name, allowed)}
+}
+
+// badSecret is badValue for a flag whose value is a secret or may hold
+// one (a key, a URL with a password): the value is not repeated.
+func badSecret(cmd, name, allowed string) error {
+	return usageError{fmt.Errorf("%s: invalid value for -%s (not repeated: it may be secret): %s", cmd, name, allowed)}
 }
 
 // errHelpShown tells a command that -h was answered and it should return nil.
@@ -153,6 +209,7 @@ func (c *choiceFlag) Set(s string) error {
 type durationFlag struct {
 	value    time.Duration
 	min, max time.Duration
+	given    string // the value as the command line or environment gave it; "" while the default holds
 }
 
 func newDuration(def, min, max time.Duration) *durationFlag {
@@ -163,18 +220,18 @@ func (d *durationFlag) String() string {
 	if d == nil {
 		return ""
 	}
-	return d.value.String()
+	return duration.Short(d.value)
 }
 
 func (d *durationFlag) Set(s string) error {
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("must be a duration such as 30s, 5m or 24h, from %v to %v", d.min, d.max)
+		return fmt.Errorf("must be a duration such as 30s, 5m or 24h, from %s to %s", duration.Short(d.min), duration.Short(d.max))
 	}
 	if v < d.min || v > d.max {
-		return fmt.Errorf("must be from %v to %v", d.min, d.max)
+		return fmt.Errorf("must be from %s to %s", duration.Short(d.min), duration.Short(d.max))
 	}
-	d.value = v
+	d.value, d.given = v, s
 	return nil
 }
 
@@ -236,7 +293,7 @@ func splitListenAddr(cmd, name, addr string) (host string, port int, err error) 
 		port, err = strconv.Atoi(p)
 	}
 	if err != nil || port < 0 || port > 65535 {
-		return "", 0, usageError{fmt.Errorf("%s: invalid value %q for -%s: must be host:port (the host may be empty, the port 0 to 65535)", cmd, addr, name)}
+		return "", 0, badValue(cmd, name, addr, "must be host:port (the host may be empty, the port 0 to 65535)")
 	}
 	return host, port, nil
 }

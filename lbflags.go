@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"stickylab/internal/duration"
 	"stickylab/lb"
 )
 
@@ -53,7 +54,7 @@ func balancerFlags(fs *flag.FlagSet, d lbDefaults) *lbFlags {
 	fs.Var(f.algorithm, "algorithm", "how a new client's target is picked: round_robin or least_outstanding_requests")
 	f.healthPath = fs.String("health-path", lb.DefaultHealthPath, "path of the health check")
 	fs.Var(f.healthInterval, "health-interval", "time between health checks of a target, 1s to 5m"+d.healthIntervalNote)
-	fs.Var(f.healthTimeout, "health-timeout", "time a health check may take, shorter than -health-interval (100ms to 2m)")
+	fs.Var(f.healthTimeout, "health-timeout", "time a health check may take, shorter than -health-interval (100ms to 2m); when not given, the shorter of "+duration.Short(d.healthTimeout)+" and half of -health-interval")
 	fs.Var(f.healthyThreshold, "healthy-threshold", "passed checks in a row that make an unhealthy target healthy (2 to 10)")
 	fs.Var(f.unhealthyThreshold, "unhealthy-threshold", "failed checks in a row that make a target unhealthy (2 to 10)")
 	fs.Var(f.deregistrationDelay, "deregistration-delay", "how long a draining target may finish its in-flight requests (0 to 1h)")
@@ -67,12 +68,20 @@ func balancerFlags(fs *flag.FlagSet, d lbDefaults) *lbFlags {
 // config turns the parsed flags into an lb.Config without targets; cmd
 // names the command in errors.
 func (f *lbFlags) config(cmd string) (lb.Config, error) {
-	if f.healthTimeout.value >= f.healthInterval.value {
-		return lb.Config{}, usageError{fmt.Errorf("%s: invalid value %q for -health-timeout: must be shorter than -health-interval %v", cmd, f.healthTimeout, f.healthInterval.value)}
+	interval, timeout := f.healthInterval.value, f.healthTimeout.value
+	switch {
+	case f.healthTimeout.given == "":
+		// ALB's rule, a timeout shorter than the interval, binds the
+		// values the user gave; the default follows a short interval
+		// instead of refusing it (-health-interval 1s alone).
+		timeout = min(timeout, interval/2)
+	case timeout >= interval:
+		return lb.Config{}, badValue(cmd, "health-timeout", f.healthTimeout.given,
+			"must be shorter than -health-interval ("+duration.Short(interval)+")")
 	}
 	keys, err := parseCookieKeys(*f.cookieKey)
 	if err != nil {
-		return lb.Config{}, usageError{fmt.Errorf("%s: invalid -cookie-key: %v", cmd, err)}
+		return lb.Config{}, badSecret(cmd, "cookie-key", err.Error())
 	}
 	delay := f.deregistrationDelay.value
 	if delay == 0 {
@@ -81,7 +90,7 @@ func (f *lbFlags) config(cmd string) (lb.Config, error) {
 	return lb.Config{
 		Sticky: f.sticky.value, StickyDuration: f.stickyDuration.value, AppCookie: *f.appCookie,
 		Algorithm: f.algorithm.value, HealthPath: *f.healthPath,
-		HealthInterval: f.healthInterval.value, HealthTimeout: f.healthTimeout.value,
+		HealthInterval: interval, HealthTimeout: timeout,
 		HealthyThreshold: f.healthyThreshold.value, UnhealthyThreshold: f.unhealthyThreshold.value,
 		DeregistrationDelay: delay, PassiveFailover: *f.passiveFailover, CookieKeys: keys,
 		StickinessHeader: *f.stickinessHeader, PublicURL: *f.publicURL,
@@ -97,7 +106,7 @@ func parseCookieKeys(s string) ([][]byte, error) {
 	for i, h := range strings.Split(s, ",") {
 		k, err := hex.DecodeString(strings.TrimSpace(h))
 		if err != nil {
-			return nil, fmt.Errorf("key %d is not hex", i+1)
+			return nil, fmt.Errorf("key %d is not hex: want hex keys of 32, 48 or 64 digits, comma-separated", i+1)
 		}
 		if n := len(k); n != 16 && n != 24 && n != 32 {
 			return nil, fmt.Errorf("key %d has %d bytes, want 16, 24 or 32 (32, 48 or 64 hex digits)", i+1, n)
@@ -128,5 +137,5 @@ func lbConfigError(cmd string, err error) error {
 	if fe.Field == "AppCookie" && fe.Value == "" {
 		return usageError{fmt.Errorf("%s: -app-cookie %v (the name of the application's session cookie, e.g. -app-cookie stickylab_session)", cmd, fe.Err)}
 	}
-	return usageError{fmt.Errorf("%s: invalid value %q for -%s: %v", cmd, fe.Value, name, fe.Err)}
+	return badValue(cmd, name, fe.Value, fe.Err.Error())
 }

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
+	"stickylab/internal/duration"
 	"stickylab/lb"
 )
 
@@ -75,9 +75,9 @@ func writeBanner(w io.Writer, b banner) {
 func describeStickiness(s lb.Stickiness) string {
 	switch s.Mode {
 	case lb.StickyDuration:
-		return fmt.Sprintf("duration: the balancer's cookie AWSALB keeps a client on its instance for %s", shortDuration(s.Duration))
+		return fmt.Sprintf("duration: the balancer's cookie AWSALB keeps a client on its instance for %s", duration.Short(s.Duration))
 	case lb.StickyApp:
-		return fmt.Sprintf("app: AWSALBAPP-0 keeps a client on its instance while it has the app's cookie %s, for %s", s.AppCookie, shortDuration(s.Duration))
+		return fmt.Sprintf("app: AWSALBAPP-0 keeps a client on its instance while it has the app's cookie %s, for %s", s.AppCookie, duration.Short(s.Duration))
 	}
 	return "none: every request may go to another instance (ALB's default)"
 }
@@ -92,20 +92,8 @@ func describeBalancer(c lb.Config) string {
 
 func describeHealth(c lb.Config) string {
 	return fmt.Sprintf("GET %s every %s; unhealthy after %d failures, healthy again after %d passes",
-		cmp.Or(c.HealthPath, lb.DefaultHealthPath), shortDuration(cmp.Or(c.HealthInterval, lb.DefaultHealthInterval)),
+		cmp.Or(c.HealthPath, lb.DefaultHealthPath), duration.Short(cmp.Or(c.HealthInterval, lb.DefaultHealthInterval)),
 		cmp.Or(c.UnhealthyThreshold, lb.DefaultUnhealthyThreshold), cmp.Or(c.HealthyThreshold, lb.DefaultHealthyThreshold))
-}
-
-// shortDuration writes 24h rather than 24h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 func describeStore(store string) string {

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"stickylab/internal/duration"
 )
 
 // Stickiness modes, the values of Config.Sticky and of PUT /api/stickiness.
@@ -234,10 +236,10 @@ func (cfg Config) validateSettings() error {
 		return fieldErr("HealthPath", cfg.HealthPath, "must start with /")
 	}
 	if cfg.HealthInterval < 10*time.Millisecond || cfg.HealthInterval > 5*time.Minute {
-		return fieldErr("HealthInterval", cfg.HealthInterval.String(), "must be from 10ms to 5m")
+		return fieldErr("HealthInterval", duration.Short(cfg.HealthInterval), "must be from 10ms to 5m")
 	}
 	if cfg.HealthTimeout <= 0 || cfg.HealthTimeout >= cfg.HealthInterval {
-		return fieldErr("HealthTimeout", cfg.HealthTimeout.String(), "must be positive and shorter than the interval %v", cfg.HealthInterval)
+		return fieldErr("HealthTimeout", duration.Short(cfg.HealthTimeout), "must be positive and shorter than the interval %s", duration.Short(cfg.HealthInterval))
 	}
 	if cfg.HealthyThreshold < 1 || cfg.HealthyThreshold > 10 {
 		return fieldErr("HealthyThreshold", fmt.Sprint(cfg.HealthyThreshold), "must be from 1 to 10")
@@ -246,7 +248,7 @@ func (cfg Config) validateSettings() error {
 		return fieldErr("UnhealthyThreshold", fmt.Sprint(cfg.UnhealthyThreshold), "must be from 1 to 10")
 	}
 	if cfg.DeregistrationDelay > time.Hour {
-		return fieldErr("DeregistrationDelay", cfg.DeregistrationDelay.String(), "must be at most 1h")
+		return fieldErr("DeregistrationDelay", duration.Short(cfg.DeregistrationDelay), "must be at most 1h")
 	}
 	if _, err := parsePublicURL(cfg.PublicURL); err != nil {
 		return fieldErr("PublicURL", cfg.PublicURL, "%v", err)
@@ -294,7 +296,7 @@ func validateStickiness(s Stickiness) error {
 		return fieldErr("Sticky", s.Mode, "must be %s, %s or %s", StickyNone, StickyDuration, StickyApp)
 	}
 	if s.Duration < MinStickyDuration || s.Duration > MaxStickyDuration {
-		return fieldErr("StickyDuration", s.Duration.String(), "must be from 1s to 168h")
+		return fieldErr("StickyDuration", duration.Short(s.Duration), "must be from 1s to 168h")
 	}
 	if s.Mode == StickyApp && s.AppCookie == "" {
 		return &FieldError{Field: "AppCookie", Value: "", Err: errNoAppCookie}
