@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"stickylab/lab"
 	"stickylab/lb"
 )
 
@@ -79,6 +80,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		names[i] = t.Name + "=" + t.URL.String()
 	}
 	log.Info("lb: serving", "listen", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
+		"open", lab.LocalURL(proxyLn.Addr().String())+"/", "dashboard", lab.LocalURL(adminLn.Addr().String())+"/",
 		"targets", strings.Join(names, ","), "sticky", cfg.Sticky, "algorithm", cfg.Algorithm,
 		"passive_failover", cfg.PassiveFailover, "version", version)
 	return b.Serve(ctx, proxyLn, adminLn)

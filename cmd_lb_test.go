@@ -77,6 +77,9 @@ func TestLBRuns(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if want := "open=http://" + m[1] + "/ dashboard=http://" + m[2] + "/"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("got start line %q, want it to contain %q", stderr.String(), want)
+	}
 	resp, err := http.Get("http://" + m[1] + "/")
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ const restartTimeout = 30 * time.Second
 //
 //	GET  /api/instances                {"store": "memory", "instances": [Instance...]}
 //	POST /api/instances/{name}/kill    SIGKILL: 200 and the instance; 404 unknown name; 409 not running
-//	POST /api/instances/{name}/restart start again, empty, on the same port: 200 and the instance
+//	POST /api/instances/{name}/restart start again, a new process, on the same port: 200 and the instance
 //	PUT  /api/store                    {"store": "redis"}: restart every instance with that store
 //
 // Errors are JSON {"error": "..."} with a message for people, never

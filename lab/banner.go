@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"text/tabwriter"
 
@@ -22,8 +23,21 @@ type banner struct {
 	store        string
 }
 
+// LocalURL is the http URL, without a path, at which a browser on this
+// machine reaches a listener on addr (host:port). A listener on every
+// interface (an empty host, 0.0.0.0 or ::) takes 127.0.0.1 too: its own
+// address, http://[::]:8080, is where it listens, not one to open.
+func LocalURL(addr string) string {
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			addr = net.JoinHostPort("127.0.0.1", port)
+		}
+	}
+	return "http://" + addr
+}
+
 func writeBanner(w io.Writer, b banner) {
-	app, admin := "http://"+b.proxy, "http://"+b.admin
+	app, admin := LocalURL(b.proxy), LocalURL(b.admin)
 	var s strings.Builder
 	s.WriteString("stickylab demo: sticky sessions, live\n\n")
 	row := func(label, value, note string) { fmt.Fprintf(&s, "  %-11s %-27s %s\n", label, value, note) }
@@ -61,7 +75,11 @@ func writeBanner(w io.Writer, b banner) {
 		fmt.Fprintf(&s, "  3. ask again: \"logged_in\":false, the session died with the instance:\n")
 	}
 	fmt.Fprintf(&s, "       %s %s/api/session\n", jar, app)
-	fmt.Fprintf(&s, "  4. bring it back, empty (the same name):\n")
+	if b.store == "redis" {
+		fmt.Fprintf(&s, "  4. bring it back (the same name): a new process, its sessions still in redis:\n")
+	} else {
+		fmt.Fprintf(&s, "  4. bring it back, empty (the same name): a new process, a new memory:\n")
+	}
 	fmt.Fprintf(&s, "       curl -s -X POST %s/api/instances/%s/restart\n", admin, first.Name)
 	if b.store == "redis" {
 		fmt.Fprintf(&s, "  Then compare: curl -s -X PUT -d '{\"store\":\"memory\"}' %s/api/store (restarts every instance).\n", admin)

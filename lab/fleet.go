@@ -199,7 +199,8 @@ func (f *Fleet) Kill(name string) (Instance, error) {
 	return in.snapshot(), nil
 }
 
-// Restart starts the named instance again, empty, on the same port, and
+// Restart starts the named instance again, a new process with an empty
+// memory (sessions in redis survive it), on the same port, and
 // waits until it answers /healthz. A running instance is stopped first
 // (SIGTERM, then SIGKILL after StopTimeout).
 func (f *Fleet) Restart(ctx context.Context, name string) (Instance, error) {
