@@ -160,6 +160,10 @@ func TestFrontendHeldConnection(t *testing.T) {
 		t.Helper()
 		for i, p := range pieces {
 			if i > 0 {
+				// A pause, not a wait for a condition: nothing shows
+				// when the front end has read the piece before, and
+				// the test passes, testing less, when it reads two
+				// pieces at once.
 				time.Sleep(30 * time.Millisecond)
 			}
 			if _, err := io.WriteString(conn, p); err != nil {

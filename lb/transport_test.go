@@ -120,11 +120,17 @@ func answerRequests(c net.Conn, max int) {
 
 func get(t *testing.T, p *connPool, method string, body io.Reader, timeout time.Duration) (string, error) {
 	t.Helper()
+	return getSince(t, p, method, body, timeout, time.Now())
+}
+
+// getSince is get for a request that began at began.
+func getSince(t *testing.T, p *connPool, method string, body io.Reader, timeout time.Duration, began time.Time) (string, error) {
+	t.Helper()
 	req, _ := http.NewRequest(method, "http://target/", body)
 	if body == nil {
 		req.Body = nil
 	}
-	resp, err := p.roundTrip(req, timeout, true, time.Now())
+	resp, err := p.roundTrip(req, timeout, true, began)
 	if err != nil {
 		return "", err
 	}
@@ -187,18 +193,21 @@ func TestConnPoolVanishedTarget(t *testing.T) {
 		return len(p.idle) == 1 && !p.idle[0].alive()
 	})
 	p.mu.Lock()
-	p.idle[0].idleAt = time.Now().Add(-peekAfter) // idle long enough to be peeked at
+	closed := p.idle[0]
+	closed.idleAt = time.Now().Add(-peekAfter) // idle long enough to be peeked at
 	p.mu.Unlock()
 	if got, err := get(t, p, "GET", nil, 2*time.Second); err != nil || got != "ok" {
 		t.Fatalf("request after the target closed the idle connection: %q, %v", got, err)
 	}
-	select {
-	case n := <-written:
-		if n != 0 {
-			t.Errorf("%d bytes written to the connection the target had closed, want none", n)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the pool kept the connection the target had closed")
+	p.mu.Lock()
+	_, kept := p.open[closed]
+	p.mu.Unlock()
+	if kept {
+		t.Fatal("got the closed connection still in the pool, want it closed")
+	}
+	// Closed by the pool, so the target's copy has ended.
+	if n := <-written; n != 0 {
+		t.Errorf("got %d bytes written to the connection the target had closed, want none", n)
 	}
 }
 
@@ -237,19 +246,13 @@ func TestConnPoolRestartedTarget(t *testing.T) {
 }
 
 // TestConnPoolHeaderTimeout: the response head must come within the
-// timeout of the request being written, however long the upload took.
+// timeout of the request being written, however long the upload took (here
+// a request that began a minute ago, with a timeout of ten seconds), and a
+// target that never answers gets a timeout.
 func TestConnPoolHeaderTimeout(t *testing.T) {
 	p := rawTarget(t, func(c net.Conn) { answerRequests(c, 1) })
-	pr, pw := io.Pipe()
-	go func() {
-		for range 4 {
-			time.Sleep(50 * time.Millisecond) // an upload slower than the timeout
-			io.WriteString(pw, "part")
-		}
-		pw.Close()
-	}()
-	if got, err := get(t, p, "POST", pr, 100*time.Millisecond); err != nil || got != "ok" {
-		t.Errorf("slow upload: %q, %v; want ok", got, err)
+	if got, err := getSince(t, p, "POST", strings.NewReader("partpartpartpart"), 10*time.Second, time.Now().Add(-time.Minute)); err != nil || got != "ok" {
+		t.Errorf("long upload: got %q, %v, want ok", got, err)
 	}
 
 	silent := rawTarget(t, func(c net.Conn) { io.Copy(io.Discard, c) })
@@ -261,22 +264,31 @@ func TestConnPoolHeaderTimeout(t *testing.T) {
 
 // TestConnPoolKeptDeadline: a connection whose last response left its
 // header deadline in place gets a fresh one for its next exchange, however
-// long it waited in the pool.
+// long it waited in the pool: here the deadline it kept has passed.
 func TestConnPoolKeptDeadline(t *testing.T) {
 	var conns atomic.Int32
 	p := rawTarget(t, func(c net.Conn) {
 		conns.Add(1)
 		answerRequests(c, 10)
 	})
-	for i := range 4 {
+	for i := range 3 {
 		if i > 0 {
-			time.Sleep(60 * time.Millisecond) // more than the timeout, over two waits
+			p.mu.Lock()
+			cc := p.idle[0]
+			if cc.dl.IsZero() {
+				p.mu.Unlock()
+				t.Fatalf("request %d: got no deadline kept on the idle connection, want the last one's", i)
+			}
+			cc.dl = time.Now().Add(-time.Second) // waited in the pool past it
+			cc.nc.SetDeadline(cc.dl)
+			cc.idleAt = time.Now() // just used: taken without a peek
+			p.mu.Unlock()
 		}
-		if got, err := get(t, p, "GET", nil, 100*time.Millisecond); err != nil || got != "ok" {
-			t.Fatalf("request %d: %q, %v", i, got, err)
+		if got, err := get(t, p, "GET", nil, 10*time.Second); err != nil || got != "ok" {
+			t.Fatalf("request %d: got %q, %v, want ok", i, got, err)
 		}
 	}
 	if n := conns.Load(); n != 1 {
-		t.Errorf("%d connections, want the one kept alive", n)
+		t.Errorf("got %d connections, want the one kept alive", n)
 	}
 }

@@ -16,8 +16,14 @@ func TestColor(t *testing.T) {
 		{"app-2 and app-3 differ", "app-2", "app-3", false},
 		{"the number decides, not the prefix", "app-1", "web1", true},
 		{"wraps after eight", "app-1", "app-9", true},
-		{"long numbers do not overflow", "app-99999999999999999999", "app-99999999999999999999", true},
-		{"a hashed name is stable", "kitchen", "kitchen", true},
+		{"a long number wraps as its value does", "app-100000000000000000002", "app-2", true},
+		{"a longer number wraps as its value does", "app-99999999999999999999", "app-7", true},
+		// A name without a number gets the entry of FNV-1a, which depends
+		// on the name alone (no per-process seed, as hash/maphash has), so
+		// that every process shows it alike: kitchen's hash is 7 modulo 8,
+		// app-8's entry; the instance name of an EC2 host 3, app-4's.
+		{"a hashed name has the same colour in every process", "kitchen", "app-8", true},
+		{"another hashed name too", "ip-10-0-0-7.ec2.internal.x", "app-4", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
