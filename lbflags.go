@@ -13,8 +13,8 @@ import (
 )
 
 // lbDefaults are the defaults that differ between "stickylab lb" (ALB's
-// behaviour where the contract says so) and "stickylab demo" (snappy, so
-// that a kill shows at once, and the blog's app stickiness).
+// stickiness, none, and lb's 5s health checks) and "stickylab demo" (snappy,
+// so that a kill shows at once, and the blog's app stickiness).
 type lbDefaults struct {
 	sticky, appCookie               string
 	healthInterval, healthTimeout   time.Duration

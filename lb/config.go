@@ -27,8 +27,8 @@ const (
 )
 
 // Defaults applied by New to zero fields of Config. Health check defaults are
-// the contract's (shorter than ALB's 30 s interval so that a lab reacts within
-// seconds); stickiness defaults are ALB's.
+// stickylab's (a 5 s interval, shorter than ALB's 30 s, so that a lab reacts
+// within seconds); stickiness defaults are ALB's.
 const (
 	DefaultStickyDuration      = 24 * time.Hour
 	DefaultHealthPath          = "/healthz"
@@ -103,7 +103,8 @@ type Config struct {
 	//
 	// The zero value false is ALB's behaviour: no retry, the client gets 502
 	// until the health checks notice. Note that `stickylab lb` sets it to
-	// true unless -passive-failover=false, as the contract says.
+	// true unless -passive-failover=false, so that the lab shows ALB's
+	// 502s only when asked to.
 	PassiveFailover bool
 
 	// CookieKeys are the AES keys (16, 24 or 32 bytes) of the stickiness

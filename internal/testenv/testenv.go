@@ -1,7 +1,8 @@
 // Package testenv decides what a test does when an optional dependency (a
-// redis-server binary, Chromium, a Docker engine) is missing: it skips, unless
-// STICKYLAB_REQUIRE names the dependency, in which case the test fails. CI sets
-// STICKYLAB_REQUIRE=redis,chromium,docker so that nothing can skip there.
+// redis-server binary, Chromium, a Docker engine, curl) is missing: it skips,
+// unless STICKYLAB_REQUIRE names the dependency, in which case the test
+// fails. scripts/ci.sh sets STICKYLAB_REQUIRE=redis,chromium,docker,curl so
+// that nothing can skip there.
 package testenv
 
 import (
