@@ -6,14 +6,20 @@
 // ALB, passive failover. An admin handler exposes the targets, the
 // stickiness setting, a server-sent event stream and Prometheus metrics.
 //
-// The request path, in the order a request walks it: frontend.go (the
-// proxy listener's HTTP/1.1 server, with fasthead.go for plain heads and
-// sockio_linux.go for the socket calls), sticky.go (which target the cookie
-// names), selector.go (the algorithm, for everything else), proxy.go
-// (httputil.ReverseProxy with Rewrite, forwarded.go's headers, setcookie.go
-// and cookie.go on the response; direct.go does the same without
-// ReverseProxy for the common bodiless request), failover.go and
-// transport.go (the exchange with the target, and passive failover).
+// Two engines serve the proxy listener (Config.Engine, serve.go): std,
+// the default and the reference, is net/http's http.Server,
+// httputil.ReverseProxy and http.Transport; fast is the balancer's own
+// HTTP/1.1 front end (frontend.go, with fasthead.go for plain heads and
+// sockio_linux.go for the socket calls), direct path (direct.go) and target
+// connection pool (transport.go). Both run the same ALB logic.
+//
+// The request path, in the order a request walks it: the engine's server,
+// sticky.go (which target the cookie names), selector.go (the algorithm,
+// for everything else), proxy.go (httputil.ReverseProxy with Rewrite,
+// forwarded.go's headers, setcookie.go and cookie.go on the response; the
+// fast engine's direct.go does the same without ReverseProxy for the common
+// bodiless request), failover.go (passive failover) and the engine's
+// transport (the exchange with the target).
 // Nothing on it takes a lock except the target's connection pool; the
 // target set is an immutable snapshot behind an atomic pointer (pool.go),
 // replaced when a state changes (health.go, drain). Admin: admin.go,
@@ -87,7 +93,7 @@ func New(cfg Config) (*Balancer, error) {
 	targets := make([]*target, len(cfg.Targets))
 	for i, t := range cfg.Targets {
 		targets[i] = &target{index: i, name: t.Name, url: t.URL, scheme: t.URL.Scheme, host: t.URL.Host, idle: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
-		if t.URL.Scheme == "http" {
+		if cfg.Engine == EngineFast && t.URL.Scheme == "http" {
 			targets[i].conns = newConnPool(dialAddr(t.URL))
 		}
 	}
@@ -103,10 +109,13 @@ func New(cfg Config) (*Balancer, error) {
 }
 
 // exchange is the balancer's state for one request, shared by ServeHTTP and
-// the proxy hooks, which all run on the request's goroutine.
+// the proxy hooks, which all run on the request's goroutine. They find it
+// in the request's context under exchangeKey{}.
 type exchange struct {
-	// The request's context, which the exchange extends with itself
+	// The request's context. The fast engine's requests carry the
+	// exchange itself as their context, extended with itself
 	// (Value(exchangeKey{})): one allocation less than context.WithValue.
+	// The std engine's carry a context.WithValue of this one.
 	context.Context
 
 	start   time.Time
@@ -141,6 +150,7 @@ type exchange struct {
 	direct *response
 }
 
+// exchangeKey is the context key of a request's exchange.
 type exchangeKey struct{}
 
 func (ex *exchange) Value(key any) any {
@@ -160,16 +170,16 @@ func exchangeIn(ctx context.Context) *exchange {
 }
 
 // ServeHTTP proxies r to a target: the one its stickiness cookie names when
-// that target is usable, else the one the algorithm picks. Serve uses its
-// own HTTP/1.1 server (frontend.go); ServeHTTP lets any other server, or a
-// test, use the balancer as a handler.
+// that target is usable, else the one the algorithm picks. It is the std
+// engine's handler (Serve with EngineStd runs it under http.Server), and
+// lets any other server, or a test, use the balancer as a handler.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.serve(w, r, r.Context(), false)
 }
 
 // serve is ServeHTTP with the request's context given apart, so that the
-// frontend sets the context once per request rather than twice; front says
-// the frontend serves it.
+// fast engine's front end sets the context once per request rather than
+// twice; front says the front end serves it.
 func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, front bool) {
 	ex := &exchange{Context: ctx, start: time.Now(), stick: b.sticky.Load(), front: front}
 	if rw, ok := w.(*response); ok {
@@ -199,6 +209,10 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Con
 		ex.target.done()
 		b.finish(ex, r)
 	}()
+	if !front {
+		b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+		return
+	}
 	// A request of the front end's fast parser (no body) skips
 	// ReverseProxy when it may (direct.go).
 	if rw, ok := w.(*response); ok && !b.noDirect && r == &rw.conn.reqHead.req && canProxyDirect(r, t) {

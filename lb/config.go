@@ -26,6 +26,16 @@ const (
 	LeastOutstandingRequests = "least_outstanding_requests"
 )
 
+// Engines, the values of Config.Engine: what serves the proxy listener.
+const (
+	// EngineStd is net/http: http.Server, httputil.ReverseProxy and
+	// http.Transport. The reference behaviour, and the default.
+	EngineStd = "std"
+	// EngineFast is the balancer's own HTTP/1.1 front end, direct path
+	// and target connection pool: less CPU per request, opt-in.
+	EngineFast = "fast"
+)
+
 // Defaults applied by New to zero fields of Config. Health check defaults are
 // stickylab's (a 5 s interval, shorter than ALB's 30 s, so that a lab reacts
 // within seconds); stickiness defaults are ALB's.
@@ -137,6 +147,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests
 	// after its context is done, default 15s.
 	ShutdownTimeout time.Duration
+
+	// Engine is what Serve serves the proxy listener with: EngineStd
+	// (default) or EngineFast. Both give the same ALB behaviour; the
+	// admin listener is always served by net/http.
+	Engine string
 }
 
 // FieldError is a Config value that New refuses. Field is the Config field
@@ -191,6 +206,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.Engine == "" {
+		cfg.Engine = EngineStd
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -253,6 +271,9 @@ func (cfg Config) validateSettings() error {
 	}
 	if _, err := parsePublicURL(cfg.PublicURL); err != nil {
 		return fieldErr("PublicURL", cfg.PublicURL, "%v", err)
+	}
+	if cfg.Engine != EngineStd && cfg.Engine != EngineFast {
+		return fieldErr("Engine", cfg.Engine, "must be %s or %s", EngineStd, EngineFast)
 	}
 	for i, k := range cfg.CookieKeys {
 		if _, err := aes.NewCipher(k); err != nil {

@@ -61,64 +61,68 @@ func runLoad(url string, workers, n int, res *loadResult) {
 // load of GETs. With passive failover no request fails, although the health
 // checks are far too slow to notice in time.
 func TestPassiveFailoverKill(t *testing.T) {
-	victim := startChild(t, "victim", "127.0.0.1:0")
-	_, ts := backends(t, 2)
-	ts = append(ts, Target{Name: victim.name, URL: victim.url})
-	r := serve(t, Config{Targets: ts, PassiveFailover: true, HealthInterval: time.Minute, HealthTimeout: time.Second})
-	waitHealthy(t, r)
+	forEachEngine(t, func(t *testing.T, engine string) {
+		victim := startChild(t, "victim", "127.0.0.1:0")
+		_, ts := backends(t, 2)
+		ts = append(ts, Target{Name: victim.name, URL: victim.url})
+		r := serve(t, Config{Engine: engine, Targets: ts, PassiveFailover: true, HealthInterval: time.Minute, HealthTimeout: time.Second})
+		waitHealthy(t, r)
 
-	var res loadResult
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runLoad(r.url+"/", 4, 3000, &res)
-	}()
-	waitFor(t, "the victim to serve part of the load", func() bool { return res.hits("victim") >= 50 })
-	victim.kill(t)
-	<-done
+		var res loadResult
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runLoad(r.url+"/", 4, 3000, &res)
+		}()
+		waitFor(t, "the victim to serve part of the load", func() bool { return res.hits("victim") >= 50 })
+		victim.kill(t)
+		<-done
 
-	if f := res.failed.Load(); f != 0 {
-		t.Errorf("%d of %d requests failed with passive failover, want 0", f, f+res.ok.Load())
-	}
-	if got := targetState(r, "victim"); got != "unhealthy" {
-		t.Errorf("victim is %s after refusing connections, want unhealthy (passive failover)", got)
-	}
-	t.Logf("served %d: victim %d before its death, app-1 %d, app-2 %d", res.ok.Load(), res.hits("victim"), res.hits("app-1"), res.hits("app-2"))
+		if f := res.failed.Load(); f != 0 {
+			t.Errorf("%d of %d requests failed with passive failover, want 0", f, f+res.ok.Load())
+		}
+		if got := targetState(r, "victim"); got != "unhealthy" {
+			t.Errorf("victim is %s after refusing connections, want unhealthy (passive failover)", got)
+		}
+		t.Logf("served %d: victim %d before its death, app-1 %d, app-2 %d", res.ok.Load(), res.hits("victim"), res.hits("app-1"), res.hits("app-2"))
+	})
 }
 
 // TestNoPassiveFailoverKill: without passive failover (ALB's behaviour) the
 // clients of a dead target get 502 until the health checks mark it
 // unhealthy; from then on no request fails.
 func TestNoPassiveFailoverKill(t *testing.T) {
-	victim := startChild(t, "victim", "127.0.0.1:0")
-	_, ts := backends(t, 2)
-	ts = append(ts, Target{Name: victim.name, URL: victim.url})
-	r := serve(t, Config{Targets: ts, HealthInterval: 300 * time.Millisecond, HealthTimeout: 200 * time.Millisecond, UnhealthyThreshold: 2})
-	waitHealthy(t, r)
-	changes := watchTargets(t, r)
-	victim.kill(t)
+	forEachEngine(t, func(t *testing.T, engine string) {
+		victim := startChild(t, "victim", "127.0.0.1:0")
+		_, ts := backends(t, 2)
+		ts = append(ts, Target{Name: victim.name, URL: victim.url})
+		r := serve(t, Config{Engine: engine, Targets: ts, HealthInterval: 300 * time.Millisecond, HealthTimeout: 200 * time.Millisecond, UnhealthyThreshold: 2})
+		waitHealthy(t, r)
+		changes := watchTargets(t, r)
+		victim.kill(t)
 
-	// Round robin sends every third request to the dead target until the
-	// health checks have failed twice.
-	var before loadResult
-	for targetState(r, "victim") == "healthy" {
-		runLoad(r.url+"/", 1, 3, &before)
-	}
-	if before.failed.Load() == 0 {
-		t.Errorf("no request failed before the health checks noticed, want 502s as on ALB")
-	}
-	waitFor(t, "the victim's state change event", func() bool { return len(changes()) > 0 })
-	if got := changes(); len(got) != 1 || got[0].State != "unhealthy" || got[0].Reason != "health check: connection refused" {
-		t.Errorf("target events %+v, want one: victim unhealthy for the health check's connection refused", got)
-	}
-	var after loadResult
-	runLoad(r.url+"/", 4, 300, &after)
-	if f := after.failed.Load(); f != 0 {
-		t.Errorf("%d requests failed after the victim was marked unhealthy, want 0", f)
-	}
-	if got := counterValue(t, r.metrics.elbResponses.WithLabelValues("502")); got != float64(before.failed.Load()) {
-		t.Errorf("stickylab_lb_elb_responses_total{code=502} = %v, want %d", got, before.failed.Load())
-	}
+		// Round robin sends every third request to the dead target until the
+		// health checks have failed twice.
+		var before loadResult
+		for targetState(r, "victim") == "healthy" {
+			runLoad(r.url+"/", 1, 3, &before)
+		}
+		if before.failed.Load() == 0 {
+			t.Errorf("no request failed before the health checks noticed, want 502s as on ALB")
+		}
+		waitFor(t, "the victim's state change event", func() bool { return len(changes()) > 0 })
+		if got := changes(); len(got) != 1 || got[0].State != "unhealthy" || got[0].Reason != "health check: connection refused" {
+			t.Errorf("target events %+v, want one: victim unhealthy for the health check's connection refused", got)
+		}
+		var after loadResult
+		runLoad(r.url+"/", 4, 300, &after)
+		if f := after.failed.Load(); f != 0 {
+			t.Errorf("%d requests failed after the victim was marked unhealthy, want 0", f)
+		}
+		if got := counterValue(t, r.metrics.elbResponses.WithLabelValues("502")); got != float64(before.failed.Load()) {
+			t.Errorf("stickylab_lb_elb_responses_total{code=502} = %v, want %d", got, before.failed.Load())
+		}
+	})
 }
 
 // watchTargets collects the target events of r from now on; the returned

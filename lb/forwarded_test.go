@@ -59,53 +59,55 @@ func TestTraceID(t *testing.T) {
 // appended, X-Forwarded-Proto and -Port of the listener, a trace id, the
 // client's Host, and no client-forged X-Forwarded-Proto.
 func TestForwardedHeaders(t *testing.T) {
-	_, ts := backends(t, 1)
-	r := serve(t, Config{Targets: ts})
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(r.url, "http://"))
-	cases := []struct {
-		name    string
-		send    map[string]string
-		wantXFF string
-	}{
-		{"no prior", nil, "127.0.0.1"},
-		{"appended", map[string]string{"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}, "203.0.113.7, 10.0.0.1, 127.0.0.1"},
-		{"forged proto dropped", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}, "127.0.0.1"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			send := map[string]string{"Host": "shop.example"}
-			for k, v := range tc.send {
-				send[k] = v
-			}
-			req, _ := http.NewRequest("GET", r.url+"/headers", nil)
-			for k, v := range send {
-				req.Header.Set(k, v)
-			}
-			req.Host = "shop.example"
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var got struct {
-				Header http.Header
-				Host   string
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
-				t.Fatal(err)
-			}
-			check := func(name, got, want string) {
-				if got != want {
-					t.Errorf("%s = %q, want %q", name, got, want)
+	forEachEngine(t, func(t *testing.T, engine string) {
+		_, ts := backends(t, 1)
+		r := serve(t, Config{Engine: engine, Targets: ts})
+		_, port, _ := net.SplitHostPort(strings.TrimPrefix(r.url, "http://"))
+		cases := []struct {
+			name    string
+			send    map[string]string
+			wantXFF string
+		}{
+			{"no prior", nil, "127.0.0.1"},
+			{"appended", map[string]string{"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}, "203.0.113.7, 10.0.0.1, 127.0.0.1"},
+			{"forged proto dropped", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}, "127.0.0.1"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				send := map[string]string{"Host": "shop.example"}
+				for k, v := range tc.send {
+					send[k] = v
 				}
-			}
-			check("X-Forwarded-For", strings.Join(got.Header["X-Forwarded-For"], ","), tc.wantXFF)
-			check("X-Forwarded-Proto", strings.Join(got.Header["X-Forwarded-Proto"], ","), "http")
-			check("X-Forwarded-Port", strings.Join(got.Header["X-Forwarded-Port"], ","), port)
-			check("Host", got.Host, "shop.example")
-			if tid := got.Header.Get("X-Amzn-Trace-Id"); !traceRoot.MatchString(strings.TrimPrefix(tid, "Root=")) {
-				t.Errorf("X-Amzn-Trace-Id = %q, want Root=1-<8 hex>-<24 hex>", tid)
-			}
-		})
-	}
+				req, _ := http.NewRequest("GET", r.url+"/headers", nil)
+				for k, v := range send {
+					req.Header.Set(k, v)
+				}
+				req.Host = "shop.example"
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var got struct {
+					Header http.Header
+					Host   string
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+					t.Fatal(err)
+				}
+				check := func(name, got, want string) {
+					if got != want {
+						t.Errorf("%s = %q, want %q", name, got, want)
+					}
+				}
+				check("X-Forwarded-For", strings.Join(got.Header["X-Forwarded-For"], ","), tc.wantXFF)
+				check("X-Forwarded-Proto", strings.Join(got.Header["X-Forwarded-Proto"], ","), "http")
+				check("X-Forwarded-Port", strings.Join(got.Header["X-Forwarded-Port"], ","), port)
+				check("Host", got.Host, "shop.example")
+				if tid := got.Header.Get("X-Amzn-Trace-Id"); !traceRoot.MatchString(strings.TrimPrefix(tid, "Root=")) {
+					t.Errorf("X-Amzn-Trace-Id = %q, want Root=1-<8 hex>-<24 hex>", tid)
+				}
+			})
+		}
+	})
 }

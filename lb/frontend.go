@@ -201,6 +201,18 @@ func (f *frontend) close(ctx context.Context) error {
 	}
 }
 
+// closeGracefully stops accepting, closes l, and closes the connections as close
+// does.
+func (f *frontend) closeGracefully(ctx context.Context, l net.Listener) error {
+	f.stopAccepting()
+	l.Close()
+	return f.close(ctx)
+}
+
+// wait returns at once: close has waited for every connection but the
+// hijacked ones, which end with the base context.
+func (f *frontend) wait() {}
+
 // limitReader lets the request head be read up to a limit, like the
 // connReader of http.Server.
 type limitReader struct {

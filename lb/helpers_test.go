@@ -169,6 +169,18 @@ type running struct {
 	stop  func() // cancels Serve and waits for it
 }
 
+// engines are the values of Config.Engine that every test through Serve
+// runs on: both engines must give the same ALB behaviour.
+var engines = []string{EngineStd, EngineFast}
+
+// forEachEngine runs test as a subtest for each engine, named for it.
+func forEachEngine(t *testing.T, test func(t *testing.T, engine string)) {
+	t.Helper()
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { test(t, engine) })
+	}
+}
+
 // serve starts b.Serve on free loopback ports; the test's cleanup stops it
 // and checks that Serve returned nil.
 func serve(t *testing.T, cfg Config) *running {
@@ -177,9 +189,13 @@ func serve(t *testing.T, cfg Config) *running {
 }
 
 // serveWith is serve with prepare, when not nil, called on the Balancer
-// before it serves.
+// before it serves. A cfg without an Engine is served by the fast engine:
+// the tests of its internals (frontend_test.go) leave it out.
 func serveWith(t testing.TB, cfg Config, prepare func(*Balancer)) *running {
 	t.Helper()
+	if cfg.Engine == "" {
+		cfg.Engine = EngineFast
+	}
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 50 * time.Millisecond
 		cfg.HealthTimeout = 40 * time.Millisecond

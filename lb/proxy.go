@@ -15,16 +15,23 @@ import (
 // before the balancer answers 504, ALB's default idle timeout.
 const targetTimeout = 60 * time.Second
 
-// newTransport returns the one transport shared by every target: connections
-// are kept alive and reused (plenty idle per target, so that a burst does not
-// end in TIME_WAIT churn), dials and slow targets are bounded, and no
-// environment proxy is ever used.
+// newTransport returns the one transport shared by every target (the std
+// engine's, and the fast engine's for https targets and upgrades):
+// connections are kept alive and reused (plenty idle per target, so that a
+// burst does not end in TIME_WAIT churn), dials and slow targets are
+// bounded, and no environment proxy is ever used (Proxy is nil). HTTP/1.1
+// only, as ALB speaks to its targets.
 func newTransport() *http.Transport {
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		// Shorter than the keep-alive timeout of usual servers, so that
+		// the balancer drops an idle connection before its target does
+		// and seldom sends on one being closed (ALB advises targets to
+		// keep connections longer than its own idle timeout for the same
+		// reason).
+		IdleConnTimeout:       30 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: targetTimeout,
