@@ -136,11 +136,18 @@ func TestBrowserKill(t *testing.T) {
 // TestBrowserBalancerControls drives the dashboard of a balancer without
 // the demo's instance API, as "stickylab lb" serves it: no kill buttons and
 // no store switch, while the stickiness switch, drain and register work.
+// Its first paint shows the targets as they are, before any answer of the
+// admin API, and its request stream shows the shop's first request.
 func TestBrowserBalancerControls(t *testing.T) {
 	b := startBrowser(t)
 	var targets []lb.Target
+	shopServed := make(chan struct{}) // closed at the first page a target serves
+	var shopOnce sync.Once
 	for _, name := range []string{"web-1", "web-2"} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/" {
+				shopOnce.Do(func() { close(shopServed) })
+			}
 			fmt.Fprintf(w, `<!doctype html><title>%s</title><h1 class="instance">%s</h1>`, name, name)
 		}))
 		t.Cleanup(srv.Close)
@@ -155,32 +162,56 @@ func TestBrowserBalancerControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lns [2]net.Listener // the proxy's and the admin API's
-	for i := range lns {
-		if lns[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
+	proxyLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	proxyLn, adminLn := lns[0], lns[1]
 	serveCtx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- bal.Serve(serveCtx, proxyLn, adminLn) }()
+	go func() { served <- bal.Serve(serveCtx, proxyLn, nil) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-served; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
+	// The admin API behind a gate: GET /api/targets waits until the first
+	// paint has been checked, and GET /api/events until the shop has
+	// served a page, or a second has passed (the dashboard loads the shop
+	// only once the stream is open, so with it the page never comes first).
+	targetsHeld := make(chan struct{})
+	releaseTargets := sync.OnceFunc(func() { close(targetsHeld) })
+	api := bal.AdminHandler()
+	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/targets":
+			<-targetsHeld
+		case "/api/events":
+			select {
+			case <-shopServed:
+			case <-time.After(time.Second):
+			}
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		releaseTargets()               // when the test ends early
+		admin.CloseClientConnections() // the event stream never ends by itself
+		admin.Close()
+	})
+	awaitHealthy(t, bal)
 
 	ctx := b.ctx
 	app := "http://" + proxyLn.Addr().String() + "/"
-	runBrowser(t, ctx, chromedp.Navigate("http://"+adminLn.Addr().String()+"/?app="+url.QueryEscape(app)))
-	pollDashboard(t, ctx, `document.querySelectorAll('.card[data-state="healthy"]').length === 2`)
-	// The frame's first page may come before the event stream is open:
-	// a reload once it is makes a request the dashboard sees.
-	pollDashboard(t, ctx, `document.getElementById('live').dataset.live === 'live'`)
-	reloadShop(t, ctx)
+	runBrowser(t, ctx, chromedp.Navigate(admin.URL+"/?app="+url.QueryEscape(app)))
+	// The first paint: healthy, with a drain button, from the page alone.
+	pollDashboard(t, ctx, `document.querySelectorAll('.card[data-state="healthy"] .actions .btn:not([hidden])').length === 2`)
+	releaseTargets()
+	// The shop's first request, the frame's first page, is in the stream.
 	shown := frameText(t, ctx, "h1.instance")
+	pollDashboard(t, ctx, fmt.Sprintf(`[...document.querySelectorAll('#rows .row.me')].some(r =>
+		r.querySelector('.path').textContent === 'GET/' && r.querySelector('.chip').textContent === %q)`, shown))
+	reloadShop(t, ctx)
 	pollDashboard(t, ctx, fmt.Sprintf(`(document.querySelector('.card.mine') || {dataset: {}}).dataset.name === %q &&
 		!!document.querySelector('#rows .row.me .decision.stuck')`, shown))
 	pollDashboard(t, ctx, `[...document.querySelectorAll('.card .btn.danger')].every(b => b.hidden) &&
@@ -205,6 +236,31 @@ func TestBrowserBalancerControls(t *testing.T) {
 		document.querySelector('%s .actions .btn').textContent === 'Drain'`, card, card))
 	for _, e := range b.consoleErrors() {
 		t.Errorf("console: %s", e)
+	}
+}
+
+// awaitHealthy waits until every target of bal is healthy.
+func awaitHealthy(t *testing.T, bal *lb.Balancer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), browserStep)
+	defer cancel()
+	events, unsubscribe := bal.Subscribe()
+	defer unsubscribe()
+	for {
+		healthy := 0
+		for _, s := range bal.Targets() {
+			if s.State == lb.StateHealthy {
+				healthy++
+			}
+		}
+		if healthy == len(bal.Targets()) {
+			return
+		}
+		select {
+		case <-events: // a state change, or a request: look again
+		case <-ctx.Done():
+			t.Fatalf("targets %v: not all healthy within %v", bal.Targets(), browserStep)
+		}
 	}
 }
 

@@ -47,7 +47,8 @@ type dashboardPage struct {
 }
 
 // dashboardConfig is what the script learns from the server: what it needs
-// before the first API answer arrives.
+// before the first API answer arrives, so that the first paint shows the
+// balancer as it is, not every target "initial".
 type dashboardConfig struct {
 	App     string            `json:"app"`
 	Targets []dashboardTarget `json:"targets"`
@@ -58,8 +59,9 @@ type dashboardConfig struct {
 }
 
 type dashboardTarget struct {
-	Name  string `json:"name"`
-	Color string `json:"color"`
+	Name   string       `json:"name"`
+	Color  string       `json:"color"`
+	Status TargetStatus `json:"status"` // as GET /api/targets says when the page is served
 }
 
 // dashboard serves GET / of the admin listener: the live dashboard (and,
@@ -106,9 +108,9 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg := dashboardConfig{App: app.String(), Hosted: b.cfg.AdminRoutes != nil}
 	for _, t := range b.Targets() {
-		cfg.Targets = append(cfg.Targets, dashboardTarget{Name: t.Name, Color: palette.Color(t.Name)})
+		cfg.Targets = append(cfg.Targets, dashboardTarget{Name: t.Name, Color: palette.Color(t.Name), Status: t})
 	}
-	cfgJSON, _ := json.Marshal(cfg) // strings only: cannot fail
+	cfgJSON, _ := json.Marshal(cfg) // strings and numbers only: cannot fail
 	data := dashboardPage{CSS: template.CSS(css), App: cfg.App, Config: string(cfgJSON)}
 	for _, js := range scripts {
 		data.Scripts = append(data.Scripts, template.JS(js))

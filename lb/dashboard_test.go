@@ -71,9 +71,12 @@ func shopURL(t *testing.T, rec *httptest.ResponseRecorder) string {
 // TestDashboardPage checks the page: its inline style and script are the
 // embedded files and the only ones its Content-Security-Policy allows, the
 // frame shows the balancer's URL, and the script gets every target with
-// its colour.
+// its colour and its state, so that the first paint needs no API call.
 func TestDashboardPage(t *testing.T) {
 	b := dashboardBalancer(t, "app-1", "app-2", "web")
+	if _, ok := b.Drain("app-2"); !ok {
+		t.Fatal("drain app-2: no such target")
+	}
 	rec := getDashboard(t, b, "/?app=http://127.0.0.1:9090/")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("got status %d, want 200: %s", rec.Code, rec.Body)
@@ -115,17 +118,27 @@ func TestDashboardPage(t *testing.T) {
 			t.Errorf("got CSP %q, want it to contain %q", csp, d)
 		}
 	}
-	if !strings.Contains(page, `<iframe id="app" src="http://127.0.0.1:9090/"`) {
-		t.Errorf("page lacks the frame of the balancer's URL:\n%s", page)
+	if got := shopURL(t, rec); got != "http://127.0.0.1:9090/" {
+		t.Errorf("got shop %q, want http://127.0.0.1:9090/", got)
+	}
+	// The frame has no src: the script loads the shop once the event
+	// stream is open, so that the stream shows the shop's first request.
+	if !strings.Contains(page, `<iframe id="app" title=`) {
+		t.Errorf("page lacks the shop's frame without src:\n%s", page)
 	}
 	// Nothing from elsewhere: no build step, no CDN, no external font.
-	if m := regexp.MustCompile(`(?:src|href)="(?:https?:)?//[^"]*"`).FindAllString(page, -1); len(m) != 2 {
-		t.Errorf("got external references %q, want only the frame and its new-tab link", m)
+	if m := regexp.MustCompile(`(?:src|href)="(?:https?:)?//[^"]*"`).FindAllString(page, -1); len(m) != 1 {
+		t.Errorf("got external references %q, want only the shop's new-tab link", m)
 	}
 
 	cfg := pageConfig(t, page)
+	status := b.Targets()
+	if status[1].State == status[0].State {
+		t.Fatalf("app-2 after a drain: got state %s, as app-1's; want another (the page must show each target's own)", status[1].State)
+	}
 	want := dashboardConfig{App: "http://127.0.0.1:9090/", Hosted: false, Targets: []dashboardTarget{
-		{"app-1", palette.Color("app-1")}, {"app-2", palette.Color("app-2")}, {"web", palette.Color("web")},
+		{"app-1", palette.Color("app-1"), status[0]}, {"app-2", palette.Color("app-2"), status[1]},
+		{"web", palette.Color("web"), status[2]},
 	}}
 	if got, _ := json.Marshal(cfg); string(got) != mustJSON(t, want) {
 		t.Errorf("got config %s, want %s", got, mustJSON(t, want))
@@ -362,5 +375,35 @@ func TestPublicURLRefused(t *testing.T) {
 				t.Errorf("got error %q, want it to contain %q", err, tt.msg)
 			}
 		})
+	}
+}
+
+// TestDashboardLegend checks that the request stream's legend explains
+// every mark stream.js puts on a request: the sticky decisions and the
+// retry mark of passive failover.
+func TestDashboardLegend(t *testing.T) {
+	page := getDashboard(t, dashboardBalancer(t, "app-1"), "/").Body.String()
+	legend := regexp.MustCompile(`(?s)<ul class="legend">.*?</ul>`).FindString(page)
+	stream, err := webFS.ReadFile("web/stream.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		mark   string
+		script string // how stream.js writes the mark on a request
+		legend string // how the legend shows it
+	}{
+		{"new", `new: ['new',`, `<span class="decision new">new</span>`},
+		{"stuck", `stuck: ['stuck',`, `<span class="decision stuck">stuck</span>`},
+		{"re-stuck", `restuck: ['re-stuck',`, `<span class="decision restuck">re-stuck</span>`},
+		{"retry", "el('span', 'retry', `↻${e.retries}`)", `<span class="retry">↻</span>`},
+	}
+	for _, tt := range tests {
+		if !strings.Contains(string(stream), tt.script) {
+			t.Errorf("%s: stream.js lacks %s (update this test with the stream's marks)", tt.mark, tt.script)
+		}
+		if !strings.Contains(legend, tt.legend) {
+			t.Errorf("%s: got legend %s, want it to contain %s", tt.mark, legend, tt.legend)
+		}
 	}
 }

@@ -128,9 +128,18 @@ $('app').addEventListener('load', whoami);
 
 // ---- Start -------------------------------------------------------------
 
-for (const t of cfg.targets) card(t.name, t.color);
+// The first paint: the targets as the balancer knew them when it served
+// the page, without waiting for the first GET /api/targets.
+const started = Date.now();
+for (const t of cfg.targets) {
+  const c = card(t.name, t.color);
+  c.status = t.status;
+  rate(c, started);
+}
+render();
 api('GET', '/api/stickiness').then(showSticky, (err) => toast(err.message));
-connect();
+// The shop loads once the stream is open: its first request is then in it.
+connect(() => { $('app').src = cfg.app; });
 whoami();
 const loop = async () => {
   await poll();

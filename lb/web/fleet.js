@@ -177,27 +177,29 @@ function poll() {
   return polling;
 }
 
+// refresh asks for the targets and (in the demo) the instances at once,
+// and renders when both have answered.
 async function refresh() {
-  try {
-    const data = await api('GET', '/api/targets');
+  const [targets, instances] = await Promise.allSettled([
+    api('GET', '/api/targets'),
+    st.instances === null ? null : api('GET', '/api/instances'),
+  ]);
+  // A rejected targets: the event stream's dot tells that the balancer is gone.
+  if (targets.status === 'fulfilled') {
     const now = Date.now();
-    for (const s of data.targets) {
+    for (const s of targets.value.targets) {
       const t = card(s.name, colorOf(s.name));
       t.status = s;
       rate(t, now);
     }
-  } catch {
-    // The event stream's dot tells that the balancer is gone.
   }
-  if (st.instances !== null) {
-    try {
-      const data = await api('GET', '/api/instances');
-      st.instances = new Map(data.instances.map((i) => [i.name, i]));
-      for (const t of st.targets.values()) t.inst = st.instances.get(t.name) || null;
-      showStore(data.store);
-    } catch (err) {
-      if (err.status === 404) st.instances = null; // plain "stickylab lb": no kill or restart
-    }
+  if (instances.status === 'fulfilled' && instances.value) {
+    const data = instances.value;
+    st.instances = new Map(data.instances.map((i) => [i.name, i]));
+    for (const t of st.targets.values()) t.inst = st.instances.get(t.name) || null;
+    showStore(data.store);
+  } else if (instances.status === 'rejected' && instances.reason.status === 404) {
+    st.instances = null; // plain "stickylab lb": no kill or restart
   }
   render();
 }

@@ -109,7 +109,9 @@ async function whoami() {
   try { me = (await api('GET', '/?whoami')).client || ''; } catch { return; }
   if (me === st.me) return;
   st.me = me;
-  for (const row of $('rows').children) {
+  // The rows shown and those waiting for the next flush: the shop's first
+  // request is often still waiting when the answer comes.
+  for (const row of [...$('rows').children, ...pending]) {
     if (row.dataset.client === undefined) continue;
     const cell = row.children[1];
     cell.replaceChildren(clientChip(row.dataset.client));
@@ -151,16 +153,21 @@ function setLive(state) {
   l.lastElementChild.textContent = { live: 'live', down: 'reconnecting', connecting: 'connecting' }[state];
 }
 
-function connect() {
+// connect opens the event stream and calls ready once: when the stream is
+// open (the balancer has subscribed this page, so no later request is
+// missed), or when it failed to open, so that the page works without it.
+function connect(ready) {
+  let once = ready;
+  const go = () => { if (once) { once(); once = null; } };
   const es = new EventSource('/api/events');
   const on = (kind, fn) => es.addEventListener(kind, (m) => {
     let e;
     try { e = JSON.parse(m.data); } catch { return; }
     fn(e);
   });
-  es.addEventListener('open', () => setLive('live'));
+  es.addEventListener('open', () => { setLive('live'); go(); });
   // EventSource reconnects by itself; the dot says so meanwhile.
-  es.addEventListener('error', () => setLive(es.readyState === EventSource.CLOSED ? 'down' : 'connecting'));
+  es.addEventListener('error', () => { setLive(es.readyState === EventSource.CLOSED ? 'down' : 'connecting'); go(); });
   on('request', onRequest);
   on('target', onTarget);
   on('stickiness', onStickiness);
