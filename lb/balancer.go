@@ -89,6 +89,7 @@ func New(cfg Config) (*Balancer, error) {
 		stop:  make(chan struct{}),
 	}
 	b.cookies.codec = codec
+	b.events.max = cfg.MaxEventSubscribers
 	b.sticky.Store(&Stickiness{Mode: cfg.Sticky, Duration: cfg.StickyDuration, AppCookie: cfg.AppCookie})
 	targets := make([]*target, len(cfg.Targets))
 	for i, t := range cfg.Targets {

@@ -144,6 +144,13 @@ type Config struct {
 	// dashboard's host on the proxy listener's port.
 	PublicURL string
 
+	// MaxEventSubscribers caps the event streams (GET /api/events) open at
+	// once; past it, a new one gets 503. Publishing an event costs the same
+	// whatever the number of streams, and a stream that does not read only
+	// misses events: the cap bounds what the streams cost in connections and
+	// memory. Default DefaultMaxEventSubscribers (100).
+	MaxEventSubscribers int
+
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests
 	// after its context is done, default 15s.
 	ShutdownTimeout time.Duration

@@ -2,6 +2,7 @@ package lb
 
 import (
 	"encoding/json"
+	"errors"
 	"hash/fnv"
 	"io"
 	"net"
@@ -67,18 +68,41 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// subscriberBuffer is how many events a slow subscriber may lag behind
-// before events are dropped for it.
-const subscriberBuffer = 256
+// eventRing is how many of the latest events the hub keeps. A subscriber
+// that falls further behind misses the oldest (counted as drops).
+const eventRing = 256
 
-// hub fans events out to subscribers. Publishing never blocks: a subscriber
-// whose buffer is full misses the event, and the drop is counted.
+// DefaultMaxEventSubscribers is the default of Config.MaxEventSubscribers.
+const DefaultMaxEventSubscribers = 100
+
+// errTooManySubscribers is subscribe's answer past the cap.
+var errTooManySubscribers = errors.New("lb: too many event subscribers")
+
+// hub fans events out to subscribers through one ring of the latest events.
+// Publishing costs the same whatever the number of subscribers, and never
+// waits for one: each reads the ring at its own pace from its own cursor,
+// and one that falls more than the ring behind skips what it missed (the
+// skipped events are counted in dropped). While event streams are open, an
+// event is encoded for them once, when it is published, not once per
+// stream. Memory is the ring, plus at most a ring's worth per subscriber
+// while it writes a batch out.
 type hub struct {
-	active  atomic.Int32 // number of subscribers, read without the lock on the request path
+	max     int          // the most event streams at once; 0 or less means DefaultMaxEventSubscribers
+	active  atomic.Int32 // subscribers of any kind, read without the lock on the request path
+	streams atomic.Int32 // of which event streams (capped)
 	dropped atomic.Uint64
 
-	mu   sync.RWMutex // guards subs and closing their channels
-	subs map[chan Event]struct{}
+	mu   sync.Mutex // guards ring, next and wake
+	ring [eventRing]published
+	next uint64        // sequence number of the next event published
+	wake chan struct{} // closed by the next publish; nil when nobody waits
+}
+
+// published is an event in the ring, with its server-sent event encoding
+// when a stream was open as it was published.
+type published struct {
+	Event
+	sse []byte
 }
 
 // wanted reports whether anyone listens, so that the request path builds no
@@ -86,34 +110,127 @@ type hub struct {
 func (h *hub) wanted() bool { return h.active.Load() > 0 }
 
 func (h *hub) publish(e Event) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for ch := range h.subs {
-		select {
-		case ch <- e:
-		default:
-			h.dropped.Add(1)
-		}
+	p := published{Event: e}
+	if h.streams.Load() > 0 {
+		p.sse = appendEvent(nil, e)
+	}
+	h.mu.Lock()
+	h.ring[h.next%eventRing] = p
+	h.next++
+	wake := h.wake
+	h.wake = nil
+	h.mu.Unlock()
+	if wake != nil {
+		close(wake)
 	}
 }
 
-func (h *hub) subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, subscriberBuffer)
-	h.mu.Lock()
-	if h.subs == nil {
-		h.subs = make(map[chan Event]struct{})
+// join registers a subscriber, or refuses one past the cap when it is an
+// event stream (the admin API's subscribers: anyone who can reach it). Its
+// cursor starts at the next event.
+func (h *hub) join(stream bool) (cursor uint64, err error) {
+	if stream {
+		limit := int32(h.limit())
+		for {
+			n := h.streams.Load()
+			if n >= limit {
+				return 0, errTooManySubscribers
+			}
+			if h.streams.CompareAndSwap(n, n+1) {
+				break
+			}
+		}
 	}
-	h.subs[ch] = struct{}{}
 	h.active.Add(1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.next, nil
+}
+
+// leave unregisters a subscriber that join registered and had read up to
+// cursor: what it missed while it could not keep up (a stream whose client
+// stopped reading, then left) is counted.
+func (h *hub) leave(stream bool, cursor uint64) {
+	h.mu.Lock()
+	if oldest := h.next - min(h.next, eventRing); cursor < oldest {
+		h.dropped.Add(oldest - cursor)
+	}
 	h.mu.Unlock()
+	if stream {
+		h.streams.Add(-1)
+	}
+	h.active.Add(-1)
+}
+
+// limit is the cap on event streams.
+func (h *hub) limit() int {
+	if h.max <= 0 {
+		return DefaultMaxEventSubscribers
+	}
+	return h.max
+}
+
+// read appends to buf the events from cursor on and returns the new cursor;
+// when there are none yet, it returns a channel closed by the next
+// publish. Events that left the ring before the subscriber read them are
+// skipped and counted.
+func (h *hub) read(cursor uint64, buf []published) ([]published, uint64, <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if cursor == h.next {
+		if h.wake == nil {
+			h.wake = make(chan struct{})
+		}
+		return buf, cursor, h.wake
+	}
+	if oldest := h.next - min(h.next, eventRing); cursor < oldest {
+		h.dropped.Add(oldest - cursor)
+		cursor = oldest
+	}
+	for ; cursor < h.next; cursor++ {
+		buf = append(buf, h.ring[cursor%eventRing])
+	}
+	return buf, cursor, nil
+}
+
+// subscribe is Balancer.Subscribe: a goroutine copies the ring into a
+// channel for the subscriber until cancel. It is not capped: its
+// subscribers are the host program's own.
+func (h *hub) subscribe() (<-chan Event, func()) {
+	cursor, _ := h.join(false)
+	ch := make(chan Event)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		defer close(ch)
+		defer func() { h.leave(false, cursor) }()
+		var batch []published
+		for {
+			var wake <-chan struct{}
+			batch, cursor, wake = h.read(cursor, batch[:0])
+			if wake != nil {
+				select {
+				case <-wake:
+					continue
+				case <-done:
+					return
+				}
+			}
+			for _, p := range batch {
+				select {
+				case ch <- p.Event:
+				case <-done:
+					return
+				}
+			}
+		}
+	}()
 	var once sync.Once
 	return ch, func() {
 		once.Do(func() {
-			h.mu.Lock()
-			delete(h.subs, ch)
-			h.active.Add(-1)
-			close(ch)
-			h.mu.Unlock()
+			close(done)
+			<-stopped
 		})
 	}
 }

@@ -2,8 +2,11 @@ package lb
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
+
+	"stickylab/internal/jsonhttp"
 )
 
 // heartbeatInterval is how often an idle event stream gets a comment line,
@@ -13,12 +16,18 @@ const heartbeatInterval = 15 * time.Second
 // serveEvents streams events as server-sent events: "event: <kind>" and
 // "data: <Event JSON>" per event, a ": heartbeat" comment when idle. It ends
 // with the request's context (client gone, or the admin server shutting
-// down). A client that reads too slowly misses events rather than slowing
-// the balancer.
+// down). It reads the hub's ring at its own pace and writes what arrived
+// since its last write in one go: a client that reads too slowly misses
+// events (counted) rather than slowing the balancer or growing its memory.
+// Past Config.MaxEventSubscribers streams at once, it answers 503.
 func (b *Balancer) serveEvents(w http.ResponseWriter, r *http.Request) {
+	cursor, err := b.events.join(true)
+	if err != nil {
+		jsonhttp.Error(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams at once (at most %d): close a dashboard or stream first", b.events.limit()))
+		return
+	}
+	defer func() { b.events.leave(true, cursor) }()
 	rc := http.NewResponseController(w)
-	events, cancel := b.Subscribe()
-	defer cancel()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -32,36 +41,47 @@ func (b *Balancer) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	beat := time.NewTicker(heartbeatInterval)
 	defer beat.Stop()
+	var batch []published
+	var buf []byte
 	for {
-		var err error
-		select {
-		case <-r.Context().Done():
+		var wake <-chan struct{}
+		batch, cursor, wake = b.events.read(cursor, batch[:0])
+		buf = buf[:0]
+		if wake != nil {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-wake:
+				continue
+			case <-beat.C:
+				buf = append(buf, ": heartbeat\n\n"...)
+			}
+		}
+		for _, p := range batch {
+			if p.sse != nil {
+				buf = append(buf, p.sse...)
+			} else {
+				// Published before this stream opened.
+				buf = appendEvent(buf, p.Event)
+			}
+		}
+		if _, err := w.Write(buf); err != nil {
 			return
-		case <-beat.C:
-			_, err = w.Write([]byte(": heartbeat\n\n"))
-		case e := <-events:
-			err = writeEvent(w, e)
 		}
-		if err == nil {
-			err = rc.Flush()
-		}
-		if err != nil {
+		if rc.Flush() != nil {
 			return
 		}
 	}
 }
 
-func writeEvent(w http.ResponseWriter, e Event) error {
-	data, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 0, len(data)+len(e.Kind)+16)
+// appendEvent appends e to buf as one server-sent event.
+func appendEvent(buf []byte, e Event) []byte {
+	// Event.MarshalJSON marshals only strings, numbers and a time: it
+	// cannot fail.
+	data, _ := json.Marshal(e)
 	buf = append(buf, "event: "...)
 	buf = append(buf, e.Kind...)
 	buf = append(buf, "\ndata: "...)
 	buf = append(buf, data...)
-	buf = append(buf, "\n\n"...)
-	_, err = w.Write(buf)
-	return err
+	return append(buf, "\n\n"...)
 }
