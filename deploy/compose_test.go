@@ -1,14 +1,25 @@
 // Package deploy_test runs the lab's docker-compose.yml for real: the lesson
-// of the tutorial, with containers instead of processes. It needs a Docker
-// engine and Compose (v2 "docker compose" or v1 "docker-compose"); without
-// them it skips, unless STICKYLAB_REQUIRE names docker (as CI does). Images
-// that cannot be pulled are made by scripts/offline-images.sh.
+// of the tutorial, with containers instead of processes, on host ports that
+// are not the defaults.
+//
+// It builds an image and runs containers for minutes, so it runs only when
+// asked: STICKYLAB_DOCKER=1 go test ./deploy, or STICKYLAB_REQUIRE naming
+// docker (as scripts/ci.sh does, which also makes a missing Docker a
+// failure). Otherwise it skips and says so. It needs a Docker engine and
+// Compose (v2 "docker compose" or v1 "docker-compose"). Images that cannot be
+// pulled are made by scripts/offline-images.sh.
+//
+// It is polite to the machine: its own compose project, ports and image tag,
+// and at the end it removes exactly what it made (the project's containers,
+// network and volumes, the images its build made); never an image, container
+// or volume of the user's, never a prune.
 package deploy_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -77,6 +88,7 @@ func TestComposeLab(t *testing.T) {
 func killServing(t *testing.T, s *stack, store, name string) (*user, string, sessionView) {
 	t.Helper()
 	s.up(t, store, "app")
+	s.dashboardShowsShop(t)
 	u := newUser(t, s)
 	served := u.login(t, name)
 	u.stuck(t, served, 3)
@@ -225,6 +237,50 @@ func (u *user) sessionAfter(t *testing.T, event, gone string) sessionView {
 }
 
 var instanceName = regexp.MustCompile(`^app-[1-3]$`)
+
+// dashboardShowsShop checks that the dashboard, opened on its published
+// port, shows the shop (its frame, its new-tab link, the frame-src its
+// Content-Security-Policy allows) at the balancer's published port, which
+// the browser reaches, not at :8080 inside the container; and that the shop
+// answers there.
+func (s *stack) dashboardShowsShop(t *testing.T) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	dashboard := fmt.Sprintf("http://127.0.0.1:%d/", s.dashPort)
+	resp, err := client.Get(dashboard)
+	if err != nil {
+		t.Fatalf("GET %s: %v", dashboard, err)
+	}
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", dashboard, resp.Status, err)
+	}
+	want := fmt.Sprintf("http://127.0.0.1:%d/", s.lbPort)
+	var cfg struct{ App string }
+	if m := dataConfig.FindSubmatch(page); m == nil {
+		t.Errorf("GET %s: no data-config in the page", dashboard)
+	} else if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &cfg); err != nil || cfg.App != want {
+		t.Errorf("dashboard on port %d: got the shop at %q (%v), want %s (LB_PORT=%d)", s.dashPort, cfg.App, err, want, s.lbPort)
+	}
+	if link := `id="app-open" href="` + want + `"`; !bytes.Contains(page, []byte(link)) {
+		t.Errorf("dashboard on port %d: no new-tab link %s", s.dashPort, link)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if src := "frame-src " + strings.TrimSuffix(want, "/") + ";"; !strings.Contains(csp, src) {
+		t.Errorf("dashboard's CSP %q: want %s", csp, src)
+	}
+	shop, err := client.Get(want)
+	if err != nil {
+		t.Fatalf("GET %s (the shop the dashboard shows): %v", want, err)
+	}
+	shop.Body.Close()
+	if shop.StatusCode != http.StatusOK || !instanceName.MatchString(shop.Header.Get("X-Stickylab-Instance")) {
+		t.Errorf("GET %s (the shop the dashboard shows): %s from %q, want 200 from an instance", want, shop.Status, shop.Header.Get("X-Stickylab-Instance"))
+	}
+}
+
+var dataConfig = regexp.MustCompile(`data-config="([^"]*)"`)
 
 // kill kills the service of an instance (app-2 is service app2), as the
 // README has the user do.

@@ -34,24 +34,43 @@ const (
 // services are the services of docker-compose.yml that the test expects.
 var services = []string{"redis", "app1", "app2", "app3", "lb"}
 
+// optIn is the environment variable that runs the Docker tests on a
+// developer's machine: they build an image and start containers for
+// minutes, so "go test ./..." runs them only when asked, by optIn=1 or by
+// STICKYLAB_REQUIRE naming docker (as scripts/ci.sh does).
+const optIn = "STICKYLAB_DOCKER"
+
+// imageLabel is the label deploy/Dockerfile puts on every image of both its
+// stages: the images this test may have made, and no others.
+const imageLabel = "org.stickylab.image"
+
 // stack is the repository's docker-compose.yml, unchanged, run under a
-// project name of its own with free host ports, so that it never meets a lab
-// the user runs (project "main", ports 8080 and 8081) or another test run.
+// project name of its own with free host ports and an image tag of its own,
+// so that it never meets a lab the user runs (project "main", ports 8080 and
+// 8081, image stickylab:local) or another test run.
 type stack struct {
 	root     string   // the repository: docker-compose.yml, deploy/Dockerfile
 	tool     []string // "docker compose" or "docker-compose"
 	project  string
+	image    string // the stickylab image of this run
+	override string // the compose file that gives every service image
 	lbPort   int
 	dashPort int
 	env      []string // STORE and STICKY of the current up
+	made     []string // IDs of the images this run's build made, newest first
 }
 
 // newStack finds a Docker engine and a compose tool (or ends the test through
 // testenv.Missing), makes the public images available without a registry,
-// builds the stickylab image from the current source, and registers a
-// cleanup that takes the project down with its volumes, whatever happened.
+// builds the stickylab image from the current source under a tag of this
+// run, and registers a cleanup that takes the project down with its volumes
+// and removes the images the build made, whatever happened. It skips the
+// test unless optIn or STICKYLAB_REQUIRE asks for it.
 func newStack(t *testing.T) *stack {
 	t.Helper()
+	if os.Getenv(optIn) != "1" && !testenv.Required("docker") {
+		t.Skipf("builds an image and runs containers for minutes: set %s=1 (or STICKYLAB_REQUIRE=docker, as scripts/ci.sh does) to run it", optIn)
+	}
 	if _, err := exec.LookPath("docker"); err != nil {
 		testenv.Missing(t, "docker", "no docker command (Debian: apt-get install docker.io docker-compose)")
 	}
@@ -63,16 +82,34 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := "e2e-" + randomHex(4)
 	s := &stack{
 		root:     root,
 		tool:     tool,
-		project:  "stickylab-e2e-" + randomHex(4),
+		project:  "stickylab-" + id,
+		image:    "stickylab:" + id,
+		override: filepath.Join(t.TempDir(), "image.yml"),
 		lbPort:   freePort(t),
 		dashPort: freePort(t),
 	}
-	t.Logf("compose tool %q, project %s, balancer on 127.0.0.1:%d, dashboard on 127.0.0.1:%d",
-		strings.Join(tool, " "), s.project, s.lbPort, s.dashPort)
-	t.Cleanup(func() { s.down(t) })
+	t.Logf("compose tool %q, project %s, image %s, balancer on 127.0.0.1:%d, dashboard on 127.0.0.1:%d",
+		strings.Join(tool, " "), s.project, s.image, s.lbPort, s.dashPort)
+	// The override gives each service of the stickylab image this run's
+	// tag, so that the build never moves the user's stickylab:local.
+	var override strings.Builder
+	override.WriteString("services:\n")
+	for _, svc := range services {
+		if svc != "redis" {
+			fmt.Fprintf(&override, "  %s:\n    image: %s\n", svc, s.image)
+		}
+	}
+	if err := os.WriteFile(s.override, []byte(override.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.down(t)
+		s.removeImages(t)
+	})
 
 	// The public images the files name are pulled when missing, as compose
 	// would; only where no registry answers (an air-gapped machine, this
@@ -87,31 +124,83 @@ func newStack(t *testing.T) *stack {
 		}
 	}
 	// One service builds the image every stickylab service runs.
-	if out, err := s.compose(t, buildTimeout, "build", "app1"); err != nil {
+	before := s.imageIDs(t)
+	out, err := s.compose(t, buildTimeout, "build", "app1")
+	s.made = s.newImages(t, before)
+	if err != nil {
 		t.Fatalf("build the stickylab image: %v\n%s", err, tail(out, 40))
 	}
-	s.pruneOldBuilds(t)
 	return s
 }
 
-// pruneOldBuilds removes the untagged images that earlier builds of
-// deploy/Dockerfile left (every source change leaves a build stage of about
-// half a gigabyte with the legacy builder), so that runs of this test do not
-// fill the disk. The build stage just made is tagged first, so that it stays
-// and the next run with the same modules starts warm. Only images with the
-// Dockerfile's label org.stickylab.image are touched.
-func (s *stack) pruneOldBuilds(t *testing.T) {
+// imageIDs returns the IDs of every image on the machine, intermediate ones
+// included, and ends the test if it cannot.
+func (s *stack) imageIDs(t *testing.T, filter ...string) map[string]bool {
 	t.Helper()
-	out, err := run(t, s.root, nil, buildTimeout, "docker", "build", "--quiet", "--target", "build",
-		"--file", "deploy/Dockerfile", "--tag", "stickylab:build-cache", ".")
-	if err != nil {
-		t.Fatalf("tag the build stage: %v\n%s", err, tail(out, 20))
+	args := []string{"images", "--all", "--quiet", "--no-trunc"}
+	for _, f := range filter {
+		args = append(args, "--filter", f)
 	}
-	out, err = run(t, "", nil, commandTimeout, "docker", "image", "prune", "--force", "--filter", "label=org.stickylab.image")
+	out, err := run(t, "", nil, commandTimeout, "docker", args...)
 	if err != nil {
-		t.Fatalf("docker image prune: %v\n%s", err, tail(out, 20))
+		t.Fatalf("docker images: %v\n%s", err, tail(out, 20))
 	}
-	t.Logf("docker image prune of earlier builds: %s", lastLine(out))
+	ids := map[string]bool{}
+	for _, id := range strings.Fields(out) {
+		ids[id] = true
+	}
+	return ids
+}
+
+// newImages returns the images with deploy/Dockerfile's label that are not
+// in before: the ones this run's build made (both stages: the legacy
+// builder keeps the build stage's layers as untagged images of about half a
+// gigabyte), newest first, so that each goes before its parent.
+func (s *stack) newImages(t *testing.T, before map[string]bool) []string {
+	t.Helper()
+	type image struct{ id, created string }
+	var made []image
+	for id := range s.imageIDs(t, "label="+imageLabel) {
+		if before[id] {
+			continue
+		}
+		out, err := run(t, "", nil, commandTimeout, "docker", "image", "inspect", "--format", "{{.Created}}", id)
+		if err != nil {
+			t.Fatalf("docker image inspect %s: %v\n%s", id, err, tail(out, 5))
+		}
+		made = append(made, image{id, strings.TrimSpace(out)})
+	}
+	slices.SortFunc(made, func(a, b image) int { return strings.Compare(b.created, a.created) })
+	ids := make([]string, len(made))
+	for i, m := range made {
+		ids[i] = m.id
+	}
+	return ids
+}
+
+// removeImages removes this run's tag and the images its build made. An
+// image the build took from the cache of an earlier build is not its own:
+// it stays, and so does this run's tag on it when that is its only one
+// (removing the tag would remove the image). No prune, no other tag.
+func (s *stack) removeImages(t *testing.T) {
+	out, err := run(t, "", nil, commandTimeout, "docker", "image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}", s.image)
+	if f := strings.Fields(out); err == nil && len(f) == 2 && !slices.Contains(s.made, f[0]) {
+		if f[1] == "1" {
+			t.Logf("%s names an image built before this run: left as it is (docker rmi %s removes both)", s.image, s.image)
+		} else if out, err := run(t, "", nil, commandTimeout, "docker", "rmi", s.image); err != nil {
+			t.Errorf("docker rmi %s: %v\n%s", s.image, err, tail(out, 5))
+		}
+	}
+	for _, id := range s.made {
+		// --no-prune: a parent goes only if this run made it, in its own
+		// turn (s.made is newest first).
+		if out, err := run(t, "", nil, commandTimeout, "docker", "rmi", "--no-prune", id); err != nil {
+			t.Errorf("docker rmi %s: %v\n%s", id, err, tail(out, 5))
+		}
+	}
+	if len(s.made) > 0 {
+		t.Logf("removed the %d images this run built (%s and its build stage)", len(s.made), s.image)
+	}
 }
 
 // composeTool returns the command that runs Compose: the v2 plugin when the
@@ -247,7 +336,7 @@ func (s *stack) logTail(t *testing.T) {
 // compose runs the compose tool on the repository's docker-compose.yml.
 func (s *stack) compose(t *testing.T, timeout time.Duration, args ...string) (string, error) {
 	full := append(append(s.tool[1:len(s.tool):len(s.tool)],
-		"-f", filepath.Join(s.root, "docker-compose.yml"), "-p", s.project), args...)
+		"-f", filepath.Join(s.root, "docker-compose.yml"), "-f", s.override, "-p", s.project), args...)
 	env := append([]string{
 		"LB_PORT=" + strconv.Itoa(s.lbPort),
 		"DASHBOARD_PORT=" + strconv.Itoa(s.dashPort),
@@ -294,14 +383,22 @@ func poll(t *testing.T, timeout time.Duration, done func() bool) bool {
 	}
 }
 
+// freePort returns a loopback port that was free a moment ago, never one of
+// docker-compose.yml's defaults (8080, 8081): the test is also that the lab
+// works on other ports.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if port != 8080 && port != 8081 {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func randomHex(n int) string {
