@@ -221,12 +221,14 @@ func statusLine(code int) string {
 }
 
 // writeHeaders writes the header lines. Values with line breaks, which no
-// parsed header has, are cut there, so that nothing can smuggle a header.
-// An empty User-Agent is left out: it is ReverseProxy's way of saying "send
-// none" (http.Request.Write does the same).
+// parsed header has, are cut there, and a field whose name is not a token
+// (which http.ReadResponse lets through, "X A") is left out, as
+// http.Header.Write does, so that nothing can smuggle a header. An empty
+// User-Agent is left out: it is ReverseProxy's way of saying "send none"
+// (http.Request.Write does the same).
 func writeHeaders(bw *bufio.Writer, h http.Header) {
 	for k, vs := range h {
-		if k == "User-Agent" && (len(vs) == 0 || vs[0] == "") {
+		if k == "User-Agent" && (len(vs) == 0 || vs[0] == "") || !validHeaderName(k) {
 			continue
 		}
 		for _, v := range vs {
