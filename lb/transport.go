@@ -466,11 +466,19 @@ func (b *connBody) Close() error {
 }
 
 // finish ends the exchange: the connection goes back to the pool when the
-// body ended cleanly, the request was written in full and nothing
-// interrupted it; otherwise it closes.
+// body ended cleanly, the request was written in full, nothing interrupted
+// it and the target sent nothing more; otherwise it closes.
+//
+// Bytes past the response (more than its Content-Length, a body on a HEAD
+// answer, an unsolicited response) would be read as the answer to the
+// connection's next request, another client's: such a connection is
+// dropped, as http.Transport drops one ("Unsolicited response received on
+// idle HTTP channel"). Its request would also go unsent: a deferred write
+// is sent by a read of the socket, and there is none while bytes are
+// buffered.
 func (b *connBody) finish(eof bool) {
 	b.done = true
-	reuse := (b.stop == nil || b.stop()) && eof && b.reusable
+	reuse := (b.stop == nil || b.stop()) && eof && b.reusable && b.cc.br.Buffered() == 0
 	if b.writeErr != nil {
 		// The target may have answered before reading the whole request
 		// body: its writer may still run.

@@ -1,0 +1,83 @@
+package lb
+
+import (
+	"bufio"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestTargetLeftoverBytesDropConnection: a target that sends more than it
+// announced (an unsolicited response after its answer, a longer body than
+// its Content-Length, a body on a HEAD answer) must not have those bytes
+// read as the answer to the next request, of this client or another: every
+// client gets its own answer (or the balancer's 502), and the connection
+// with leftover bytes is dropped, as http.Transport does ("Unsolicited
+// response received on idle HTTP channel").
+func TestTargetLeftoverBytesDropConnection(t *testing.T) {
+	const smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"
+	cases := []struct {
+		name   string
+		method string
+		answer func(w *bufio.Writer)
+	}{
+		{"unsolicited response", "GET", func(w *bufio.Writer) {
+			writeRaw(w, "200 OK", "/bad")
+			w.WriteString(smuggled)
+		}},
+		{"more than Content-Length", "GET", func(w *bufio.Writer) {
+			w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n/bad" + smuggled)
+		}},
+		{"body on a HEAD answer", "HEAD", func(w *bufio.Writer) {
+			w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n" + smuggled)
+		}},
+	}
+	forEachEngine(t, func(t *testing.T, engine string) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				rt := newLenientTarget(t, func(w *bufio.Writer, req *http.Request) bool {
+					if req.URL.Path == "/bad" {
+						tc.answer(w)
+						return true
+					}
+					return answerPath(w, req)
+				})
+				r := serveLenient(t, engine, rt)
+				addr := strings.TrimPrefix(r.url, "http://")
+				// One client pipelines the bad request and two more;
+				// then other clients ask on their own connections.
+				wire := tc.method + " /bad HTTP/1.1\r\nHost: lb\r\n\r\n" +
+					"GET /one HTTP/1.1\r\nHost: lb\r\n\r\n" + "GET /two HTTP/1.1\r\nHost: lb\r\n\r\n"
+				got := exchangeRaw(t, addr, wire, tc.method, "GET", "GET")
+				want := []string{"/bad", "/one", "/two"}
+				if tc.method == "HEAD" {
+					want[0] = ""
+				}
+				checkOwnAnswers(t, "pipelining client", got, want)
+				for _, path := range []string{"/three", "/four", "/five"} {
+					got := exchangeRaw(t, addr, "GET "+path+" HTTP/1.1\r\nHost: lb\r\n\r\n", "GET")
+					checkOwnAnswers(t, "client of "+path, got, []string{path})
+				}
+			})
+		}
+	})
+}
+
+// checkOwnAnswers checks that the i-th answer a client got is the answer
+// to its i-th request (a body of want[i]) or the balancer's 502, and that
+// it got them all.
+func checkOwnAnswers(t *testing.T, who string, got []rawResponse, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: got %d answers %v, want %d", who, len(got), got, len(want))
+	}
+	for i, resp := range got {
+		if i < len(want) && resp.status == http.StatusOK && resp.body == want[i] {
+			continue
+		}
+		if resp.status == http.StatusBadGateway {
+			continue
+		}
+		t.Errorf("%s: answer %d is %v, want 200 with its own path or 502 (asked %q)", who, i+1, resp, want)
+	}
+}
