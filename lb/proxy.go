@@ -15,6 +15,13 @@ import (
 // before the balancer answers 504, ALB's default idle timeout.
 const targetTimeout = 60 * time.Second
 
+// maxResponseHeaderBytes bounds a target's response head, 1 MiB as
+// http.Server bounds a request head by default (http.DefaultMaxHeaderBytes):
+// a head beyond it gets the client a 502, as a malformed response does on
+// ALB, rather than holding the balancer's memory (http.Transport's own
+// default is 10 MiB).
+const maxResponseHeaderBytes = http.DefaultMaxHeaderBytes
+
 // newTransport returns the one transport shared by every target (the std
 // engine's, and the fast engine's for https targets and upgrades):
 // connections are kept alive and reused (plenty idle per target, so that a
@@ -31,10 +38,11 @@ func newTransport() *http.Transport {
 		// and seldom sends on one being closed (ALB advises targets to
 		// keep connections longer than its own idle timeout for the same
 		// reason).
-		IdleConnTimeout:       30 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: targetTimeout,
+		IdleConnTimeout:        30 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		ResponseHeaderTimeout:  targetTimeout,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		// Pass bodies through as the target encoded them.
 		DisableCompression: true,
 	}

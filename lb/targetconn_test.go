@@ -81,3 +81,33 @@ func checkOwnAnswers(t *testing.T, who string, got []rawResponse, want []string)
 		t.Errorf("%s: answer %d is %v, want 200 with its own path or 502 (asked %q)", who, i+1, resp, want)
 	}
 }
+
+// TestTargetResponseHeadLimit: a target's response head larger than
+// maxResponseHeaderBytes gets the client a 502 on both engines, not a
+// forwarded head of any size; a large head within the limit passes.
+func TestTargetResponseHeadLimit(t *testing.T) {
+	cases := []struct {
+		name   string
+		header int // bytes of one header value
+		want   int
+	}{
+		{"within the limit", maxResponseHeaderBytes / 2, http.StatusOK},
+		{"over the limit", maxResponseHeaderBytes + 1, http.StatusBadGateway},
+		{"far over the limit", 8 * maxResponseHeaderBytes, http.StatusBadGateway},
+	}
+	forEachEngine(t, func(t *testing.T, engine string) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				rt := newLenientTarget(t, func(w *bufio.Writer, req *http.Request) bool {
+					w.WriteString("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("x", tc.header) + "\r\nContent-Length: 2\r\n\r\nok")
+					return true
+				})
+				r := serveLenient(t, engine, rt)
+				got := exchangeRaw(t, strings.TrimPrefix(r.url, "http://"), "GET / HTTP/1.1\r\nHost: lb\r\n\r\n", "GET")
+				if len(got) != 1 || got[0].status != tc.want {
+					t.Errorf("got %v, want %d", got, tc.want)
+				}
+			})
+		}
+	})
+}

@@ -60,6 +60,7 @@ type connPool struct {
 // clientConn is one connection to a target with its buffers.
 type clientConn struct {
 	nc     net.Conn
+	lim    limitReader // under br: limits the response head
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	idleAt time.Time
@@ -217,7 +218,9 @@ func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
 		return nil, err
 	}
 	sock := newSockIO(nc)
-	cc := &clientConn{nc: nc, br: bufio.NewReaderSize(sock, 4<<10), bw: bufio.NewWriterSize(sock, 4<<10)}
+	cc := &clientConn{nc: nc, bw: bufio.NewWriterSize(sock, 4<<10)}
+	cc.lim.r = sock
+	cc.br = bufio.NewReaderSize(&cc.lim, 4<<10)
 	cc.deferrer, _ = sock.(writeDeferrer)
 	cc.peeker, _ = sock.(peeker)
 	p.mu.Lock()
@@ -336,7 +339,12 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now ti
 		}()
 		writeErr = done
 	}
+	// The head, 1xx responses included, may take at most
+	// maxResponseHeaderBytes, as with http.Transport's
+	// MaxResponseHeaderBytes; the body is not limited.
+	cc.lim.limited, cc.lim.n = true, maxResponseHeaderBytes-int64(cc.br.Buffered())
 	resp, err = readResponse(ctx, cc.br, req, body, sc)
+	cc.lim.limited = false
 	if err != nil {
 		if writeErr != nil {
 			cc.nc.Close() // unblocks the writer
