@@ -77,6 +77,9 @@ func TestDashboardPage(t *testing.T) {
 	if _, ok := b.Drain("app-2"); !ok {
 		t.Fatal("drain app-2: no such target")
 	}
+	// With nothing in flight, the drain ends by itself: the page and the
+	// status compared with it must both come after.
+	waitFor(t, "app-2 unused", func() bool { return b.Targets()[1].State == StateUnused })
 	rec := getDashboard(t, b, "/?app=http://127.0.0.1:9090/")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("got status %d, want 200: %s", rec.Code, rec.Body)

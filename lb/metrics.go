@@ -96,6 +96,10 @@ func newMetrics(b *Balancer) *metrics {
 		Name: "stickylab_lb_event_drops_total",
 		Help: "Events not delivered to a subscriber that lagged behind.",
 	}, func() float64 { return float64(b.events.dropped.Load()) }))
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "stickylab_lb_event_streams",
+		Help: "Event streams (GET /api/events) open now; at most Config.MaxEventSubscribers.",
+	}, func() float64 { return float64(b.events.streams.Load()) }))
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -13,6 +13,13 @@ import (
 // so that proxies and browsers keep it open and a gone client is noticed.
 const heartbeatInterval = 15 * time.Second
 
+// streamInterval is the least time between two writes of an event stream:
+// under load a stream wakes and writes at most this often, whatever the
+// request rate, so that what the streams cost does not grow with the
+// traffic; at more than a ring's worth of events per interval, a stream
+// misses the oldest (counted).
+const streamInterval = 50 * time.Millisecond
+
 // serveEvents streams events as server-sent events: "event: <kind>" and
 // "data: <Event JSON>" per event, a ": heartbeat" comment when idle. It ends
 // with the request's context (client gone, or the admin server shutting
@@ -41,9 +48,17 @@ func (b *Balancer) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	beat := time.NewTicker(heartbeatInterval)
 	defer beat.Stop()
+	pause := time.NewTimer(0)
+	defer pause.Stop()
 	var batch []published
 	var buf []byte
 	for {
+		// Batch what arrives within streamInterval of the last write.
+		select {
+		case <-r.Context().Done():
+			return
+		case <-pause.C:
+		}
 		var wake <-chan struct{}
 		batch, cursor, wake = b.events.read(cursor, batch[:0])
 		buf = buf[:0]
@@ -52,6 +67,7 @@ func (b *Balancer) serveEvents(w http.ResponseWriter, r *http.Request) {
 			case <-r.Context().Done():
 				return
 			case <-wake:
+				pause.Reset(streamInterval)
 				continue
 			case <-beat.C:
 				buf = append(buf, ": heartbeat\n\n"...)
@@ -71,6 +87,7 @@ func (b *Balancer) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if rc.Flush() != nil {
 			return
 		}
+		pause.Reset(streamInterval)
 	}
 }
 

@@ -13,6 +13,7 @@ command -v redis-cli >/dev/null || need+=(redis-tools) # the Cluster tests join 
 command -v chromium >/dev/null || need+=(chromium)
 command -v wrk >/dev/null || need+=(wrk)
 command -v haproxy >/dev/null || need+=(haproxy)
+command -v caddy >/dev/null || need+=(caddy) # bench-lb.sh compares the std engine with Caddy
 if [ ${#need[@]} -gt 0 ]; then
 	echo "== installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
