@@ -186,6 +186,12 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Con
 	if rw, ok := w.(*response); ok {
 		ex.targetHead = &rw.conn.respHead
 	}
+	if !withinHeadLimits(r) {
+		// ALB answers 400 to a request line or header over its limits.
+		b.answer(w, ex, http.StatusBadRequest)
+		b.finish(ex, r)
+		return
+	}
 	snap := b.pool.load()
 	ex.sticky = decide(ex.stick, r.Header, snap, b.codec, ex.start)
 	t := ex.sticky.target

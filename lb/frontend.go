@@ -30,7 +30,7 @@ import (
 // which has no such budget, is served by http.Server.
 //
 // Limits are http.Server's with the settings of Serve: request heads of at
-// most maxHeaderBytes read within readHeaderTimeout, idleTimeout between
+// most maxHeaderBytes (431 beyond) read within readHeaderTimeout, idleTimeout between
 // requests, no limit on reading bodies or writing responses (streams).
 type frontend struct {
 	handler *Balancer
@@ -351,7 +351,9 @@ func (c *frontConn) readRequest() *http.Request {
 	if !whole {
 		c.setReadDeadline(readHeaderTimeout)
 	}
-	c.lim.limited, c.lim.n = true, maxHeaderBytes+4096-int64(c.br.Buffered())
+	// The same bound as http.Server with serverMaxHeaderBytes: at most
+	// maxHeaderBytes of a head, counted from the first byte read for it.
+	c.lim.limited, c.lim.n = true, maxHeaderBytes-int64(c.br.Buffered())
 	var req *http.Request
 	if !c.declined {
 		req = readRequestFast(c.br, head, &c.reqHead)
@@ -367,6 +369,11 @@ func (c *frontConn) readRequest() *http.Request {
 		}
 	}
 	c.lim.limited = false
+	if err != nil && c.lim.n <= 0 {
+		// Whatever the parser made of a head cut at the limit, as
+		// http.Server's hitReadLimit.
+		err = errHeadTooLarge
+	}
 	if err != nil {
 		c.reject(err)
 		return nil
@@ -535,6 +542,7 @@ func (c *frontConn) reject(err error) {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 	case errors.Is(err, errHeadTooLarge):
 		c.writeError(http.StatusRequestHeaderFieldsTooLarge, "request header fields too large")
+		c.lingerClose()
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -549,6 +557,18 @@ func (c *frontConn) reject(err error) {
 func (c *frontConn) writeError(status int, msg string) {
 	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	io.WriteString(c.nc, "HTTP/1.1 "+statusLine(status)+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+statusLine(status)+": "+msg+"\n")
+}
+
+// lingerClose half-closes the connection and reads what the client still
+// sends, for at most half a second, as http.Server does after a 431: the
+// client is likely still writing its head, and closing with its bytes
+// unread would reset the connection and lose the answer.
+func (c *frontConn) lingerClose() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	io.Copy(io.Discard, c.nc)
 }
 
 // continueReader sends 100 Continue before the first read of the body.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,11 +157,13 @@ func exchangeRaw(t *testing.T, addr, wire string, methods ...string) []rawRespon
 	return out
 }
 
-// serveLenient serves a balancer on engine in front of the single target rt,
-// with health checks that leave the test's requests alone.
-func serveLenient(t *testing.T, engine string, rt *lenientTarget) *running {
+// serveLenient starts a lenientTarget with answer and a balancer on engine
+// in front of it alone, with health checks that leave the test's requests
+// alone; it returns the target and the balancer's host:port.
+func serveLenient(t *testing.T, engine string, answer targetAnswer) (*lenientTarget, string) {
 	t.Helper()
+	rt := newLenientTarget(t, answer)
 	r := serve(t, Config{Engine: engine, Targets: []Target{{Name: "raw", URL: rt.url}}, HealthInterval: time.Minute, HealthTimeout: time.Second})
 	waitHealthy(t, r)
-	return r
+	return rt, strings.TrimPrefix(r.url, "http://")
 }

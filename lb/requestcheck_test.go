@@ -2,6 +2,7 @@ package lb
 
 import (
 	"bufio"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,9 +34,7 @@ func TestInvalidHeaderRefused(t *testing.T) {
 		{"token separators in a name", "GET /a HTTP/1.1\r\nHost: lb\r\nX-A.b_c!: d\r\n\r\n"},
 	}
 	forEachEngine(t, func(t *testing.T, engine string) {
-		rt := newLenientTarget(t, answerPath)
-		r := serveLenient(t, engine, rt)
-		addr := strings.TrimPrefix(r.url, "http://")
+		rt, addr := serveLenient(t, engine, answerPath)
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				// The pipelined second request shows that the connection
@@ -70,17 +69,72 @@ func TestInvalidHeaderRefused(t *testing.T) {
 // net/http's server leaves it out.
 func TestInvalidResponseHeaderDropped(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
-		rt := newLenientTarget(t, func(w *bufio.Writer, req *http.Request) bool {
+		_, addr := serveLenient(t, engine, func(w *bufio.Writer, req *http.Request) bool {
 			w.WriteString("HTTP/1.1 200 OK\r\nX A: b\r\nX-B: c\r\nContent-Length: 2\r\n\r\nok")
 			return true
 		})
-		r := serveLenient(t, engine, rt)
-		got := exchangeRaw(t, strings.TrimPrefix(r.url, "http://"), "GET / HTTP/1.1\r\nHost: lb\r\n\r\n", "GET")
+		got := exchangeRaw(t, addr, "GET / HTTP/1.1\r\nHost: lb\r\n\r\n", "GET")
 		if len(got) != 1 || got[0].status != http.StatusOK {
 			t.Fatalf("got %v, want 200", got)
 		}
 		if _, ok := got[0].header["X A"]; ok || got[0].header.Get("X-B") != "c" {
 			t.Errorf("got header %v, want X-B and no X A", got[0].header)
+		}
+	})
+}
+
+// TestHeadLimits: ALB's limits on a request head on both engines. A request
+// line or a header line over 16 KiB gets ALB's 400 from the balancer; a
+// whole head over 64 KiB gets 431 from the engine's server, which refuses
+// it before any handler runs (headlimits.go). At the limits, 200.
+func TestHeadLimits(t *testing.T) {
+	requestLine := func(n int) string {
+		return "GET /" + strings.Repeat("a", n-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: lb\r\n\r\n"
+	}
+	headerLine := func(n int) string {
+		return "GET / HTTP/1.1\r\nHost: lb\r\nX-Long: " + strings.Repeat("b", n-len("X-Long: ")) + "\r\n\r\n"
+	}
+	wholeHead := func(n int) string {
+		head := "GET / HTTP/1.1\r\nHost: lb\r\n"
+		left := n - len(head) - len("\r\n")
+		for i := 0; left > 0; i++ {
+			line := min(left, 16000)
+			if rest := left - line; rest > 0 && rest < 100 {
+				line -= 100 // no line too short for its name
+			}
+			name := fmt.Sprintf("X-Fill-%02d: ", i)
+			head += name + strings.Repeat("c", line-len(name)-2) + "\r\n"
+			left -= line
+		}
+		return head + "\r\n"
+	}
+	cases := []struct {
+		name string
+		head string
+		want int
+	}{
+		{"request line at 16 KiB", requestLine(maxRequestLine), http.StatusOK},
+		{"request line over 16 KiB", requestLine(maxRequestLine + 1), http.StatusBadRequest},
+		{"header line at 16 KiB", headerLine(maxHeaderLine), http.StatusOK},
+		{"header line over 16 KiB", headerLine(maxHeaderLine + 1), http.StatusBadRequest},
+		{"whole head at 64 KiB", wholeHead(maxHeaderBytes), http.StatusOK},
+		{"whole head over 64 KiB", wholeHead(maxHeaderBytes + 1), http.StatusRequestHeaderFieldsTooLarge},
+	}
+	// The heads are as long as their cases say.
+	for n, head := range map[int]string{maxHeaderBytes: wholeHead(maxHeaderBytes), maxHeaderBytes + 1: wholeHead(maxHeaderBytes + 1)} {
+		if len(head) != n {
+			t.Fatalf("whole head of %d bytes: got %d", n, len(head))
+		}
+	}
+	forEachEngine(t, func(t *testing.T, engine string) {
+		_, addr := serveLenient(t, engine, answerPath)
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				got := exchangeRaw(t, addr, tc.head, "GET")
+				if len(got) != 1 || got[0].status != tc.want {
+					t.Errorf("got %v, want %d", got, tc.want)
+				}
+			})
 		}
 	})
 }

@@ -18,7 +18,7 @@ import (
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 60 * time.Second // ALB's default connection idle timeout
-	maxHeaderBytes    = 64 << 10         // ALB refuses request headers over 64 KiB
+	maxHeaderBytes    = 64 << 10         // ALB refuses a request head over 64 KiB (headlimits.go)
 )
 
 // Serve runs the health checks, the proxy on proxyLn and the admin API on
@@ -61,7 +61,7 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 			Handler:           b.AdminHandler(),
 			ReadHeaderTimeout: readHeaderTimeout,
 			IdleTimeout:       idleTimeout,
-			MaxHeaderBytes:    maxHeaderBytes,
+			MaxHeaderBytes:    serverMaxHeaderBytes,
 			BaseContext:       func(net.Listener) context.Context { return adminBase },
 			ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
 		}
@@ -140,7 +140,7 @@ func (b *Balancer) newStdServer(base context.Context) *stdServer {
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		MaxHeaderBytes:    serverMaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
 	}

@@ -35,15 +35,13 @@ func TestTargetLeftoverBytesDropConnection(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				rt := newLenientTarget(t, func(w *bufio.Writer, req *http.Request) bool {
+				_, addr := serveLenient(t, engine, func(w *bufio.Writer, req *http.Request) bool {
 					if req.URL.Path == "/bad" {
 						tc.answer(w)
 						return true
 					}
 					return answerPath(w, req)
 				})
-				r := serveLenient(t, engine, rt)
-				addr := strings.TrimPrefix(r.url, "http://")
 				// One client pipelines the bad request and two more;
 				// then other clients ask on their own connections.
 				wire := tc.method + " /bad HTTP/1.1\r\nHost: lb\r\n\r\n" +
@@ -98,12 +96,11 @@ func TestTargetResponseHeadLimit(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				rt := newLenientTarget(t, func(w *bufio.Writer, req *http.Request) bool {
+				_, addr := serveLenient(t, engine, func(w *bufio.Writer, req *http.Request) bool {
 					w.WriteString("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("x", tc.header) + "\r\nContent-Length: 2\r\n\r\nok")
 					return true
 				})
-				r := serveLenient(t, engine, rt)
-				got := exchangeRaw(t, strings.TrimPrefix(r.url, "http://"), "GET / HTTP/1.1\r\nHost: lb\r\n\r\n", "GET")
+				got := exchangeRaw(t, addr, "GET / HTTP/1.1\r\nHost: lb\r\n\r\n", "GET")
 				if len(got) != 1 || got[0].status != tc.want {
 					t.Errorf("got %v, want %d", got, tc.want)
 				}

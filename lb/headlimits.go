@@ -1,0 +1,50 @@
+package lb
+
+import "net/http"
+
+// ALB's limits on a request head (its quotas for Application Load
+// Balancers): the request line and any single header line at most 16 KiB,
+// the whole head at most 64 KiB (maxHeaderBytes), 400 beyond.
+//
+// Who answers what: a whole head over 64 KiB is refused by the engine's
+// server before any handler runs, with 431 (http.Server's MaxHeaderBytes
+// on std, the front end's head reader on fast, the same limit on both);
+// ALB's 400 cannot be had there without a server of our own. A head within
+// it whose request line or one header line is too long reaches the
+// balancer, which answers ALB's 400 (withinHeadLimits).
+const (
+	maxRequestLine = 16 << 10
+	maxHeaderLine  = 16 << 10
+
+	// serverMaxHeaderBytes is http.Server's MaxHeaderBytes for a whole
+	// head of at most maxHeaderBytes: the server reads MaxHeaderBytes and
+	// 4096 bytes more of a head before it answers 431.
+	serverMaxHeaderBytes = maxHeaderBytes - 4096
+)
+
+// withinHeadLimits reports whether r's head keeps ALB's limits: the request
+// line and every header line at most 16 KiB, and the whole head at most
+// 64 KiB, counting each line as it came ("Name: value", line ends aside)
+// but for the spaces around values, which the server trims. The whole head
+// is the server's to bound (431); it is checked here as well for the bytes
+// a server reads ahead of a pipelined request, which its limit misses.
+func withinHeadLimits(r *http.Request) bool {
+	line := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto)
+	if line > maxRequestLine {
+		return false
+	}
+	head := line + 2 + len("\r\n")
+	if r.Host != "" {
+		head += len("Host: ") + len(r.Host) + 2
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n := len(k) + len(": ") + len(v)
+			if n > maxHeaderLine {
+				return false
+			}
+			head += n + 2
+		}
+	}
+	return head <= maxHeaderBytes && len("Host: ")+len(r.Host) <= maxHeaderLine
+}
