@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -80,8 +81,22 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		names[i] = t.Name + "=" + t.URL.String()
 	}
 	log.Info("lb: serving", "listen", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
-		"open", lab.LocalURL(proxyLn.Addr().String())+"/", "dashboard", lab.LocalURL(adminLn.Addr().String())+"/",
+		"open", openURL(cfg.PublicURL, proxyLn.Addr().String()), "dashboard", lab.LocalURL(adminLn.Addr().String())+"/",
 		"targets", strings.Join(names, ","), "sticky", cfg.Sticky, "algorithm", cfg.Algorithm,
 		"passive_failover", cfg.PassiveFailover, "version", version)
 	return b.Serve(ctx, proxyLn, adminLn)
+}
+
+// openURL is where a user opens the balancer: the -public-url when given (a
+// URL without a host, meaning the dashboard's own, shown on 127.0.0.1),
+// else the listener at a reachable address.
+func openURL(public, listen string) string {
+	u, err := url.Parse(public)
+	if public == "" || err != nil {
+		return lab.LocalURL(listen) + "/"
+	}
+	if u.Hostname() == "" {
+		u.Host = net.JoinHostPort("127.0.0.1", u.Port())
+	}
+	return u.String()
 }

@@ -43,6 +43,8 @@ func TestLBFlagErrors(t *testing.T) {
 		{"listen port out of range", []string{target, "-listen", "127.0.0.1:99999"}, `invalid value "127.0.0.1:99999" for -listen: must be host:port`},
 		{"admin without port", []string{target, "-admin", "localhost"}, `invalid value "localhost" for -admin`},
 		{"not a boolean", []string{target, "-passive-failover=maybe"}, `invalid value "maybe" for -passive-failover: must be true or false`},
+		{"public URL not http", []string{target, "-public-url", "ftp://x"}, `invalid value "ftp://x" for -public-url`},
+		{"bad engine", []string{target, "-engine", "turbo"}, `invalid value "turbo" for -engine: must be one of std, fast`},
 		{"bad algorithm", []string{target, "-algorithm", "random"}, "must be one of round_robin, least_outstanding_requests"},
 	}
 	for _, tc := range cases {
@@ -184,5 +186,19 @@ func TestHealthTimeoutFollowsInterval(t *testing.T) {
 				t.Errorf("got interval %v timeout %v, want %v and %v", cfg.HealthInterval, cfg.HealthTimeout, tc.wantInterval, tc.wantTimeout)
 			}
 		})
+	}
+}
+
+// TestOpenURL: the start line's open= is the public URL when one is given.
+func TestOpenURL(t *testing.T) {
+	for _, tc := range []struct{ public, listen, want string }{
+		{"", "127.0.0.1:8080", "http://127.0.0.1:8080/"},
+		{"", "[::]:8080", "http://127.0.0.1:8080/"},
+		{"http://localhost:28080/", "[::]:8080", "http://localhost:28080/"},
+		{"http://:28080/", "[::]:8080", "http://127.0.0.1:28080/"},
+	} {
+		if got := openURL(tc.public, tc.listen); got != tc.want {
+			t.Errorf("openURL(%q, %q): got %q, want %q", tc.public, tc.listen, got, tc.want)
+		}
 	}
 }
