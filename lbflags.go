@@ -35,6 +35,7 @@ type lbFlags struct {
 
 	publicURL *string // where browsers reach the balancer, for the dashboard
 	engine    *choiceFlag
+	adminHost *string // names besides loopback that the admin listener answers to
 }
 
 // balancerFlags defines the balancer flags on fs with the defaults d.
@@ -64,6 +65,7 @@ func balancerFlags(fs *flag.FlagSet, d lbDefaults) *lbFlags {
 	f.cookieKey = fs.String("cookie-key", "", "hex AES key(s) of the sticky cookies, 16, 24 or 32 bytes, comma-separated newest first for rotation (empty: random, cookies do not survive a restart)")
 	f.stickinessHeader = boolVar(fs, "stickiness-header", d.stickinessHeader, "tell the targets in a request header ("+lb.StickinessHeader+") what the balancer decided, for the app's page (ALB sends no such header)")
 	f.publicURL = fs.String("public-url", "", "the balancer's URL as browsers reach it, where the dashboard shows the shop, when that is not the dashboard's host on the -listen port (a container's published port): e.g. http://localhost:28080/, or http://:28080/ for the dashboard's own host (empty: the -listen port)")
+	f.adminHost = fs.String("admin-host", "", "comma-separated host names the admin listener answers to besides localhost and loopback addresses (the name in the browser's address bar, or a container's service name); any other Host gets 421, against DNS rebinding")
 	fs.Var(f.engine, "engine", "what serves the balancer's listener: std (net/http, the reference) or fast (lb's own HTTP/1.1 engine, less CPU per request)")
 	return f
 }
@@ -97,7 +99,20 @@ func (f *lbFlags) config(cmd string) (lb.Config, error) {
 		HealthyThreshold: f.healthyThreshold.value, UnhealthyThreshold: f.unhealthyThreshold.value,
 		DeregistrationDelay: delay, PassiveFailover: *f.passiveFailover, CookieKeys: keys,
 		StickinessHeader: *f.stickinessHeader, PublicURL: *f.publicURL, Engine: f.engine.value,
+		AdminHosts: splitList(*f.adminHost),
 	}, nil
+}
+
+// splitList returns the comma-separated items of s, spaces trimmed, empty
+// ones left out.
+func splitList(s string) []string {
+	var items []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
 
 // parseCookieKeys parses -cookie-key: comma-separated hex keys, newest first.
@@ -132,6 +147,7 @@ func lbConfigError(cmd string, err error) error {
 		"HealthTimeout": "health-timeout", "HealthyThreshold": "healthy-threshold",
 		"UnhealthyThreshold": "unhealthy-threshold", "DeregistrationDelay": "deregistration-delay",
 		"CookieKeys": "cookie-key", "PublicURL": "public-url", "Engine": "engine",
+		"AdminHosts": "admin-host",
 	}
 	name, ok := flags[fe.Field]
 	if !ok {

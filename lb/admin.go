@@ -35,7 +35,12 @@ import (
 // site can make it POST to 127.0.0.1. So every request that changes
 // something (POST, PUT, DELETE) is refused with 403 when the browser says it
 // comes from another origin (http.CrossOriginProtection: Sec-Fetch-Site, or
-// Origin against Host). The dashboard's own buttons and curl pass.
+// Origin against Host). The dashboard's own buttons and curl pass. Nor
+// does it keep out a page whose name was rebound to 127.0.0.1 (DNS
+// rebinding), which the browser takes for same-origin: Serve puts the
+// handler behind a check of the Host header, which must be localhost, a
+// loopback address or one of Config.AdminHosts (421 otherwise); a host
+// serving the handler itself should do the same.
 func (b *Balancer) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", b.dashboard)

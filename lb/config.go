@@ -159,6 +159,13 @@ type Config struct {
 	// (default) or EngineFast. Both give the same ALB behaviour; the
 	// admin listener is always served by net/http.
 	Engine string
+
+	// AdminHosts are the host names, besides localhost and loopback
+	// addresses, that Serve's admin listener answers to (the Host header,
+	// any port, compared without case): the names it is reached by from
+	// other machines or containers. Any other Host gets 421, so that a web
+	// page cannot drive the admin API through DNS rebinding. Default none.
+	AdminHosts []string
 }
 
 // FieldError is a Config value that New refuses. Field is the Config field
@@ -281,6 +288,11 @@ func (cfg Config) validateSettings() error {
 	}
 	if cfg.Engine != EngineStd && cfg.Engine != EngineFast {
 		return fieldErr("Engine", cfg.Engine, "must be %s or %s", EngineStd, EngineFast)
+	}
+	for _, h := range cfg.AdminHosts {
+		if err := validateAdminHost(h); err != nil {
+			return fieldErr("AdminHosts", h, "%v", err)
+		}
 	}
 	for i, k := range cfg.CookieKeys {
 		if _, err := aes.NewCipher(k); err != nil {

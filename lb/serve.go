@@ -58,7 +58,7 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	var admin *http.Server
 	if adminLn != nil {
 		admin = &http.Server{
-			Handler:           b.AdminHandler(),
+			Handler:           b.adminHostCheck(b.AdminHandler()),
 			ReadHeaderTimeout: readHeaderTimeout,
 			IdleTimeout:       idleTimeout,
 			MaxHeaderBytes:    serverMaxHeaderBytes,
