@@ -186,9 +186,8 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Con
 	if rw, ok := w.(*response); ok {
 		ex.targetHead = &rw.conn.respHead
 	}
-	if !withinHeadLimits(r) {
-		// ALB answers 400 to a request line or header over its limits.
-		b.answer(w, ex, http.StatusBadRequest)
+	if status := refusal(r); status != 0 {
+		b.answer(w, ex, status)
 		b.finish(ex, r)
 		return
 	}

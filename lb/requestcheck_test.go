@@ -83,10 +83,25 @@ func TestInvalidResponseHeaderDropped(t *testing.T) {
 	})
 }
 
+// TestHTTP2PrefaceRefused: the HTTP/2 connection preface gets 505 on both
+// engines and never reaches the target, which speaks HTTP/1.1.
+func TestHTTP2PrefaceRefused(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		rt, addr := serveLenient(t, engine, answerPath)
+		got := exchangeRaw(t, addr, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "PRI")
+		if len(got) != 1 || got[0].status != http.StatusHTTPVersionNotSupported {
+			t.Errorf("got %v, want 505", got)
+		}
+		if seen := rt.seen(); len(seen) != 0 {
+			t.Errorf("the target read %q, want nothing", seen)
+		}
+	})
+}
+
 // TestHeadLimits: ALB's limits on a request head on both engines. A request
 // line or a header line over 16 KiB gets ALB's 400 from the balancer; a
 // whole head over 64 KiB gets 431 from the engine's server, which refuses
-// it before any handler runs (headlimits.go). At the limits, 200.
+// it before any handler runs (requestcheck.go). At the limits, 200.
 func TestHeadLimits(t *testing.T) {
 	requestLine := func(n int) string {
 		return "GET /" + strings.Repeat("a", n-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: lb\r\n\r\n"

@@ -18,7 +18,7 @@ import (
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 60 * time.Second // ALB's default connection idle timeout
-	maxHeaderBytes    = 64 << 10         // ALB refuses a request head over 64 KiB (headlimits.go)
+	maxHeaderBytes    = 64 << 10         // ALB refuses a request head over 64 KiB (requestcheck.go)
 )
 
 // Serve runs the health checks, the proxy on proxyLn and the admin API on

@@ -22,6 +22,23 @@ const (
 	serverMaxHeaderBytes = maxHeaderBytes - 4096
 )
 
+// refusal returns the status of the balancer's own answer to a request it
+// does not forward, 0 for one it does: 400 for a head over ALB's limits,
+// 505 for the HTTP/2 connection preface ("PRI * HTTP/2.0", RFC 9113, 3.4),
+// which http.Server hands to its handler on a listener without HTTP/2 and
+// which no HTTP/1.1 target should receive (the fast engine answers it the
+// same way).
+func refusal(r *http.Request) int {
+	switch {
+	case r.Method == "PRI" && r.ProtoMajor == 2:
+		return http.StatusHTTPVersionNotSupported
+	case !withinHeadLimits(r):
+		// ALB answers 400 to a request line or header over its limits.
+		return http.StatusBadRequest
+	}
+	return 0
+}
+
 // withinHeadLimits reports whether r's head keeps ALB's limits: the request
 // line and every header line at most 16 KiB, and the whole head at most
 // 64 KiB, counting each line as it came ("Name: value", line ends aside)
