@@ -105,6 +105,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 
 	bcfg.Targets = fleetTargets(fleet)
 	bcfg.AdminRoutes = InstanceRoutes(fleet)
+	bcfg.DashboardScript = dashboardScript
 	bal, err := lb.New(bcfg)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)

@@ -135,6 +135,14 @@ type Config struct {
 	// host can add routes such as "POST /api/instances/{name}/kill".
 	AdminRoutes func(mux *http.ServeMux)
 
+	// DashboardScript, when set, is JavaScript the dashboard page runs
+	// after its own scripts: the host's controls for its own AdminRoutes,
+	// added through the page's `dashboard` object (lb/web/dashboard.js
+	// documents it). It is trusted, inline and allowed by its hash in the
+	// page's Content-Security-Policy. Empty (default): the dashboard shows
+	// the balancer alone.
+	DashboardScript string
+
 	// PublicURL is the proxy listener as browsers reach it, when that is not
 	// the dashboard's host on the listener's own port: a port that a
 	// container publishes as another one, a tunnel, a proxy in front. The

@@ -52,10 +52,6 @@ type dashboardPage struct {
 type dashboardConfig struct {
 	App     string            `json:"app"`
 	Targets []dashboardTarget `json:"targets"`
-	// Hosted: the host added admin routes (Config.AdminRoutes), which in
-	// the demo are the instance API; the script asks GET /api/instances
-	// only then, so that plain "stickylab lb" logs no 404.
-	Hosted bool `json:"hosted"`
 }
 
 type dashboardTarget struct {
@@ -98,6 +94,9 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 			scripts = append(scripts, js)
 		}
 	}
+	if b.cfg.DashboardScript != "" {
+		scripts = append(scripts, []byte(b.cfg.DashboardScript))
+	}
 	var tmpl *template.Template
 	if err == nil {
 		tmpl, err = template.ParseFS(webFS, "web/dashboard.html")
@@ -106,7 +105,7 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "dashboard unavailable", http.StatusInternalServerError)
 		return
 	}
-	cfg := dashboardConfig{App: app.String(), Hosted: b.cfg.AdminRoutes != nil}
+	cfg := dashboardConfig{App: app.String()}
 	for _, t := range b.Targets() {
 		cfg.Targets = append(cfg.Targets, dashboardTarget{Name: t.Name, Color: palette.Color(t.Name), Status: t})
 	}

@@ -139,7 +139,7 @@ func TestDashboardPage(t *testing.T) {
 	if status[1].State == status[0].State {
 		t.Fatalf("app-2 after a drain: got state %s, as app-1's; want another (the page must show each target's own)", status[1].State)
 	}
-	want := dashboardConfig{App: "http://127.0.0.1:9090/", Hosted: false, Targets: []dashboardTarget{
+	want := dashboardConfig{App: "http://127.0.0.1:9090/", Targets: []dashboardTarget{
 		{"app-1", palette.Color("app-1"), status[0]}, {"app-2", palette.Color("app-2"), status[1]},
 		{"web", palette.Color("web"), status[2]},
 	}}
@@ -171,22 +171,34 @@ func pageConfig(t *testing.T, page string) dashboardConfig {
 	return cfg
 }
 
-// TestDashboardHosted checks that the script is told to ask for the
-// instance API only when the host added admin routes, so that plain
-// "stickylab lb" gets no 404 in the browser's console.
-func TestDashboardHosted(t *testing.T) {
-	for _, hosted := range []bool{false, true} {
-		cfg := Config{Targets: []Target{{Name: "app-1", URL: &url.URL{Scheme: "http", Host: "127.0.0.1:10001"}}}}
-		if hosted {
-			cfg.AdminRoutes = func(mux *http.ServeMux) {}
+// TestDashboardKnowsNothingOfTheLab: the balancer's own page has no control
+// for routes it does not serve; a host's DashboardScript runs after the
+// page's scripts and is allowed by its hash.
+func TestDashboardKnowsNothingOfTheLab(t *testing.T) {
+	page := getDashboard(t, dashboardBalancer(t, "app-1"), "/").Body.String()
+	for _, lab := range []string{"/api/instances", "/api/store", "Kill", "store-control"} {
+		if strings.Contains(page, lab) {
+			t.Errorf("the page of a plain balancer mentions %q", lab)
 		}
-		b, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := pageConfig(t, getDashboard(t, b, "/").Body.String()).Hosted; got != hosted {
-			t.Errorf("with AdminRoutes set %v: got hosted %v, want %v", hosted, got, hosted)
-		}
+	}
+
+	const ext = "dashboard.onCard((c) => { c.proc.textContent = 'hosted'; });"
+	b, err := New(Config{
+		Targets:         []Target{{Name: "app-1", URL: &url.URL{Scheme: "http", Host: "127.0.0.1:10001"}}},
+		DashboardScript: ext,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := getDashboard(t, b, "/")
+	page = rec.Body.String()
+	own := strings.LastIndex(page, "document.addEventListener('DOMContentLoaded', start)")
+	if i := strings.Index(page, "<script>"+ext+"</script>"); i < 0 || i < own {
+		t.Errorf("the extension is not an inline script after the page's own (at %d, the page's start at %d)", i, own)
+	}
+	sum := sha256.Sum256([]byte(ext))
+	if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(rec.Header().Get("Content-Security-Policy"), h) {
+		t.Errorf("the CSP does not allow the extension's hash %s", h)
 	}
 }
 

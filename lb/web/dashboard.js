@@ -1,9 +1,23 @@
 // stickylab dashboard: the fleet, the request stream and the shop, live.
 // Plain script, no build step. It talks only to the admin API that serves it:
-// GET /api/targets and (in the demo) GET /api/instances every second, the
-// event stream GET /api/events, and the buttons' POST and PUT calls.
+// GET /api/targets every second, the event stream GET /api/events, and the
+// buttons' POST and PUT calls.
 //
-// The page loads fleet.js, stream.js and then this file, which starts it all.
+// The page loads fleet.js, stream.js, this file and then the host's
+// extension, if any (lb.Config.DashboardScript), and starts once all have
+// run. An extension adds its own controls through `dashboard`:
+//
+//   dashboard.api(method, path, body)      the admin API; rejects with err.status
+//   dashboard.act(key, button, label, fn)  runs a button's call, the button busy meanwhile
+//   dashboard.toast(msg), dashboard.el(tag, cls, text)
+//   dashboard.onPoll(fn)    fn() is awaited with every refresh, beside GET /api/targets
+//   dashboard.onCard(fn)    fn(card) when a target's card is made: card.name,
+//                           card.root, card.actions (buttons), card.proc (a line of text)
+//   dashboard.onRender(fn)  fn(card) after each render of a card; card.status is
+//                           the target as GET /api/targets says; setting card.down
+//                           shows it down before the balancer notices
+//   dashboard.addControl(node)  a control in the header, beside the stickiness
+//   dashboard.tip(...nodes)     the hint under the shop
 'use strict';
 
 const POLL_MS = 1000;
@@ -24,8 +38,6 @@ const st = {
   targets: new Map(),
   clients: new Map(),
   sticky: null,
-  instances: cfg.hosted ? undefined : null, // undefined: not asked yet; null: no instance API (plain "stickylab lb")
-  store: '',
   busy: new Set(),      // buttons waiting for an answer, by key
   me: '',               // the client label of this browser (GET /?whoami)
 };
@@ -100,24 +112,10 @@ function showSticky(s) {
   }
 }
 
-function showStore(store) {
-  st.store = store;
-  $('store-control').hidden = false;
-  for (const b of $('store').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.store === store));
-  $('store-detail').textContent = store === 'redis' ? 'shared: they survive a kill' : 'per instance: they die with it';
-}
-
 $('sticky').addEventListener('click', (e) => {
   const b = e.target.closest('button');
   if (!b || (st.sticky && st.sticky.mode === b.dataset.mode)) return;
   act('sticky', b, b.textContent, async () => showSticky(await api('PUT', '/api/stickiness', { mode: b.dataset.mode })));
-});
-
-$('store').addEventListener('click', (e) => {
-  const b = e.target.closest('button');
-  if (!b || st.store === b.dataset.store) return;
-  $('store-detail').textContent = 'restarting every instance…';
-  act('store', b, b.textContent, () => api('PUT', '/api/store', { store: b.dataset.store }));
 });
 
 // ---- The shop ----------------------------------------------------------
@@ -126,23 +124,39 @@ $('app-reload').addEventListener('click', () => { $('app').src = cfg.app; });
 // Each page the frame loads may come with a new stickiness cookie.
 $('app').addEventListener('load', whoami);
 
+// ---- Extensions --------------------------------------------------------
+
+const hooks = { poll: [], card: [], render: [] };
+const dashboard = Object.freeze({
+  api, act, toast, el,
+  onPoll: (fn) => { hooks.poll.push(fn); },
+  onCard: (fn) => { hooks.card.push(fn); },
+  onRender: (fn) => { hooks.render.push(fn); },
+  addControl: (node) => { $('controls').append(node); },
+  tip: (...nodes) => { $('tip').replaceChildren(...nodes); },
+});
+
 // ---- Start -------------------------------------------------------------
 
-// The first paint: the targets as the balancer knew them when it served
-// the page, without waiting for the first GET /api/targets.
-const started = Date.now();
-for (const t of cfg.targets) {
-  const c = card(t.name, t.color);
-  c.status = t.status;
-  rate(c, started);
+function start() {
+  // The first paint: the targets as the balancer knew them when it served
+  // the page, without waiting for the first GET /api/targets.
+  const started = Date.now();
+  for (const t of cfg.targets) {
+    const c = card(t.name, t.color);
+    c.status = t.status;
+    rate(c, started);
+  }
+  render();
+  api('GET', '/api/stickiness').then(showSticky, (err) => toast(err.message));
+  // The shop loads once the stream is open: its first request is then in it.
+  connect(() => { $('app').src = cfg.app; });
+  whoami();
+  const loop = async () => {
+    await poll();
+    setTimeout(loop, POLL_MS);
+  };
+  loop();
 }
-render();
-api('GET', '/api/stickiness').then(showSticky, (err) => toast(err.message));
-// The shop loads once the stream is open: its first request is then in it.
-connect(() => { $('app').src = cfg.app; });
-whoami();
-const loop = async () => {
-  await poll();
-  setTimeout(loop, POLL_MS);
-};
-loop();
+// Once every script has run, the extension's included.
+document.addEventListener('DOMContentLoaded', start);

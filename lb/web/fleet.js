@@ -1,6 +1,6 @@
-// stickylab dashboard, the fleet: one card per target with its state, its
-// requests per second (from the request counter of GET /api/targets) and,
-// in the demo, its process (GET /api/instances).
+// stickylab dashboard, the fleet: one card per target with its state and
+// its requests per second (from the request counter of GET /api/targets).
+// A host's extension (dashboard.js) may add to each card.
 'use strict';
 
 const HISTORY = 60;           // req/s samples in a sparkline
@@ -46,17 +46,16 @@ function card(name, color) {
   const actions = el('div', 'actions');
   const drain = el('button', 'btn', 'Drain');
   drain.type = 'button';
-  const kill = el('button', 'btn danger', 'Kill');
-  kill.type = 'button';
-  kill.hidden = true;
-  actions.append(drain, kill);
+  actions.append(drain);
   body.append(meter, stats, proc, actions);
   root.append(band, body);
   $('fleet').append(root);
 
+  // down: set by an extension when the target is down for a reason the
+  // balancer does not know yet (a killed process).
   t = {
-    name, root, pill, rpsNum, area, line, inflight, stuck, requests, proc, drain, kill,
-    status: null, inst: null, samples: [], history: [], rate: 0,
+    name, root, pill, rpsNum, area, line, inflight, stuck, requests, proc, actions, drain,
+    status: null, down: false, samples: [], history: [], rate: 0,
   };
   drain.addEventListener('click', () => {
     const register = t.status && (t.status.state === 'draining' || t.status.state === 'unused');
@@ -64,12 +63,8 @@ function card(name, color) {
     act('target:' + name, drain, register ? 'Registering…' : 'Draining…',
       () => api('POST', `/api/targets/${encodeURIComponent(name)}/${verb}`));
   });
-  kill.addEventListener('click', () => {
-    const alive = t.inst && (t.inst.state === 'running' || t.inst.state === 'starting');
-    act('instance:' + name, kill, alive ? 'Killing…' : 'Starting…',
-      () => api('POST', `/api/instances/${encodeURIComponent(name)}/${alive ? 'kill' : 'restart'}`));
-  });
   st.targets.set(name, t);
+  for (const fn of hooks.card) fn(t);
   return t;
 }
 
@@ -122,14 +117,11 @@ function render() {
   for (const t of st.targets.values()) {
     if (!t.status) continue;
     const s = t.status;
-    const proc = t.inst;
-    const alive = !proc || proc.state === 'running' || proc.state === 'starting';
-    const down = s.state === 'unhealthy' || !alive;
+    const down = s.state === 'unhealthy' || t.down;
     total += t.rate;
     t.root.classList.toggle('down', down);
     t.root.classList.toggle('off', s.state === 'draining' || s.state === 'unused');
     t.root.dataset.state = s.state;
-    t.root.dataset.process = proc ? proc.state : '';
     t.pill.textContent = s.state;
     t.pill.dataset.state = s.state;
     t.rpsNum.textContent = t.rate < 10 ? t.rate.toFixed(1) : fmt.format(Math.round(t.rate));
@@ -144,45 +136,31 @@ function render() {
     drawSpark(t, max);
     const mine = st.clients.get(st.me);
     t.root.classList.toggle('mine', !!mine && mine.target === t.name);
-    renderProc(t, proc, s);
+    t.proc.textContent = s.url;
     const registered = s.state !== 'draining' && s.state !== 'unused';
     if (!st.busy.has('target:' + t.name)) t.drain.textContent = registered ? 'Drain' : 'Register';
     t.drain.title = registered
       ? 'Deregister: no new requests, sticky clients re-stick elsewhere'
       : 'Register again: traffic after its first passed health check';
-    t.kill.hidden = !proc;
-    if (proc && !st.busy.has('instance:' + t.name)) {
-      t.kill.textContent = alive ? 'Kill' : 'Restart';
-      t.kill.className = alive ? 'btn danger' : 'btn go';
-      t.kill.title = alive ? 'SIGKILL the process: its memory is gone' : 'Start the process again, empty, on the same port';
-    }
+    for (const fn of hooks.render) fn(t);
   }
   $('total-rate').textContent = total < 10 ? total.toFixed(1) : fmt.format(Math.round(total));
 }
 
-function renderProc(t, proc, s) {
-  t.proc.replaceChildren();
-  if (!proc) {
-    t.proc.textContent = s.url;
-    return;
-  }
-  t.proc.append('process ', el('b', '', proc.state), ` · pid ${proc.pid}`);
-  if (proc.state === 'exited' && proc.exit) t.proc.append(` · ${proc.exit}`);
-}
-
-// poll refreshes targets and instances; calls while one runs share it.
+// poll refreshes the targets (and what extensions poll); calls while one
+// runs share it.
 let polling = null;
 function poll() {
   polling = polling || refresh().finally(() => { polling = null; });
   return polling;
 }
 
-// refresh asks for the targets and (in the demo) the instances at once,
-// and renders when both have answered.
+// refresh asks for the targets and runs the extensions' polls at once,
+// and renders when all have answered.
 async function refresh() {
-  const [targets, instances] = await Promise.allSettled([
+  const [targets] = await Promise.allSettled([
     api('GET', '/api/targets'),
-    st.instances === null ? null : api('GET', '/api/instances'),
+    ...hooks.poll.map((fn) => fn()),
   ]);
   // A rejected targets: the event stream's dot tells that the balancer is gone.
   if (targets.status === 'fulfilled') {
@@ -192,14 +170,6 @@ async function refresh() {
       t.status = s;
       rate(t, now);
     }
-  }
-  if (instances.status === 'fulfilled' && instances.value) {
-    const data = instances.value;
-    st.instances = new Map(data.instances.map((i) => [i.name, i]));
-    for (const t of st.targets.values()) t.inst = st.instances.get(t.name) || null;
-    showStore(data.store);
-  } else if (instances.status === 'rejected' && instances.reason.status === 404) {
-    st.instances = null; // plain "stickylab lb": no kill or restart
   }
   render();
 }
