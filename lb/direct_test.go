@@ -176,7 +176,7 @@ func directExchange(t *testing.T, addr string, c directCase) string {
 // what proxyDirect serves in either.
 func directPair(t testing.TB, target string) (viaDirect, viaProxy *running, served *atomic.Int64) {
 	u, _ := url.Parse(target)
-	cfg := Config{Targets: []Target{{Name: "t1", URL: u}}, Sticky: StickyDuration, PassiveFailover: true}
+	cfg := Config{Engine: EngineFast, Targets: []Target{{Name: "t1", URL: u}}, Sticky: StickyDuration, PassiveFailover: true}
 	served = new(atomic.Int64)
 	count := func() { served.Add(1) }
 	viaDirect = serveWith(t, cfg, func(b *Balancer) { b.onDirect = count })
@@ -253,7 +253,7 @@ func TestDirectFlushesStreamHead(t *testing.T) {
 	defer close(release)
 	u, _ := url.Parse(srv.URL)
 	var served atomic.Int64
-	r := serveWith(t, Config{Targets: []Target{{Name: "t1", URL: u}}}, func(b *Balancer) { b.onDirect = func() { served.Add(1) } })
+	r := serveWith(t, Config{Engine: EngineFast, Targets: []Target{{Name: "t1", URL: u}}}, func(b *Balancer) { b.onDirect = func() { served.Add(1) } })
 	waitHealthy(t, r)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
