@@ -28,7 +28,8 @@
 // Trust: the balancer trusts nothing a client sends. X-Forwarded-For is
 // appended to, never believed; cookies that do not authenticate are ignored.
 // The admin API has no authentication: serve it on loopback or a private
-// network only.
+// network only. Serve answers it only for a Host that is localhost, a
+// loopback address or one of Config.AdminHosts (DNS rebinding).
 package lb
 
 import (

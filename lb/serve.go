@@ -21,8 +21,9 @@ const (
 	maxHeaderBytes    = 64 << 10         // ALB refuses a request head over 64 KiB (requestcheck.go)
 )
 
-// Serve runs the health checks, the proxy on proxyLn and the admin API on
-// adminLn (nil: no admin server) until ctx is done, then shuts down
+// Serve runs the health checks, the proxy on proxyLn (served by
+// Config.Engine) and the admin API on adminLn (nil: no admin server; only
+// for the hosts of adminHostCheck) until ctx is done, then shuts down
 // gracefully: the listeners close, in-flight requests finish within
 // Config.ShutdownTimeout, event streams end, and Serve returns nil. It
 // returns an error when a server fails; it may be called only once. Serve
