@@ -45,8 +45,8 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("app")
 	listen := fs.String("listen", ":8080", "address to listen on")
 	name := fs.String("name", "", "instance name shown on the page and in the X-Stickylab-Instance header (default: the host name)")
-	store := newChoice("memory", "memory", "redis")
-	fs.Var(store, "store", "where sessions live: memory (this process only) or redis (shared by every instance using the same Redis and -session-key)")
+	store := newChoice("memory", "memory", "redis", "cookie")
+	fs.Var(store, "store", "where sessions live: memory (this process only), redis (shared by every instance using the same Redis and -session-key) or cookie (the whole session, encrypted, in the browser's cookie: no server state, at most 4096 bytes)")
 	redisURL := fs.String("redis-url", "redis://127.0.0.1:6379/0", "Redis for -store redis: redis://, rediss://, redis+sentinel:// or redis+cluster:// URL")
 	sessionKey := fs.String("session-key", "", "secret(s) signing the session cookie, comma-separated, newest first (older ones still verify); instances sharing sessions must share it; empty: a random key")
 	cookieName := fs.String("cookie-name", app.DefaultCookieName, "name of the session cookie")
@@ -105,8 +105,16 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Rank:        app.SessionRank,
 		Metrics:     sessionstore.NewMetrics(reg),
 	}
-	var st *sessionstore.Store
+	var st interface {
+		app.Store
+		Close() error
+	}
 	switch store.value {
+	case "cookie":
+		st, err = sessionstore.NewCookie(keys, scfg)
+		if err != nil {
+			return fmt.Errorf("app: cookie store: %w", err)
+		}
 	case "redis":
 		st, err = sessionstore.NewRedis(rc, keys, scfg)
 		if err != nil {

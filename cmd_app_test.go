@@ -26,8 +26,8 @@ func TestAppFlagErrors(t *testing.T) {
 		args []string
 		want string // in the one-line message
 	}{
-		{"bad store", nil, []string{"-store", "disk"}, `invalid value "disk" for -store: must be one of memory, redis`},
-		{"bad store from env", map[string]string{"STICKYLAB_STORE": "disk"}, nil, `invalid value "disk" for -store (from STICKYLAB_STORE): must be one of memory, redis`},
+		{"bad store", nil, []string{"-store", "disk"}, `invalid value "disk" for -store: must be one of memory, redis, cookie`},
+		{"bad store from env", map[string]string{"STICKYLAB_STORE": "disk"}, nil, `invalid value "disk" for -store (from STICKYLAB_STORE): must be one of memory, redis, cookie`},
 		{"idle timeout too long", nil, []string{"-idle-timeout", "200h"}, "-idle-timeout: must be from 1s to 168h"},
 		{"lifetime not a duration", nil, []string{"-lifetime", "forever"}, "-lifetime: must be a duration"},
 		{"bad cookie name", nil, []string{"-cookie-name", "my session"}, `invalid value "my session" for -cookie-name`},
@@ -86,6 +86,8 @@ func TestAppRuns(t *testing.T) {
 		{"redis from environment", func(t *testing.T) map[string]string {
 			return map[string]string{"STICKYLAB_STORE": "redis", "STICKYLAB_REDIS_URL": "redis://" + miniredis.RunT(t).Addr() + "/0"}
 		}, []string{"-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", ""},
+		{"cookie store", func(*testing.T) map[string]string { return nil },
+			[]string{"-store", "cookie", "-session-key", "a-long-enough-lab-secret-0123456789"}, "cookie", ""},
 		{"memory with a random key", func(*testing.T) map[string]string { return nil }, nil, "memory",
 			"sessions will not survive a restart or move between instances"},
 		{"redis down at start", func(*testing.T) map[string]string {

@@ -25,7 +25,7 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"demo bad store", runDemo, []string{"-store", "postgres"}, nil, `invalid value "postgres" for -store: must be one of memory, redis`},
+		{"demo bad store", runDemo, []string{"-store", "postgres"}, nil, `invalid value "postgres" for -store: must be one of memory, redis, cookie`},
 		{"demo bad sticky", runDemo, []string{"-sticky", "cookie"}, nil, "-sticky: must be one of none, duration, app"},
 		{"demo reserved app cookie", runDemo, []string{"-app-cookie", "AWSALBAPP-1"}, nil, "-app-cookie"},
 		{"demo no instances", runDemo, []string{"-instances", "0"}, nil, "-instances: must be from 1 to 9"},
@@ -37,7 +37,7 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		{"demo stray argument", runDemo, []string{"redis"}, nil, `unexpected argument "redis"`},
 		{"demo listen on the admin port", runDemo, []string{"-listen", "127.0.0.1:8081"}, nil, "-listen 127.0.0.1:8081 and -admin 127.0.0.1:8081 take the same port"},
 		{"demo admin on every interface", runDemo, []string{"-listen", "127.0.0.1:9000", "-admin", ":9000"}, nil, "take the same port"},
-		{"demo bad env", runDemo, nil, map[string]string{"STICKYLAB_STORE": "disk"}, `invalid value "disk" for -store (from STICKYLAB_STORE): must be one of memory, redis`},
+		{"demo bad env", runDemo, nil, map[string]string{"STICKYLAB_STORE": "disk"}, `invalid value "disk" for -store (from STICKYLAB_STORE): must be one of memory, redis, cookie`},
 		{"experiment no users", runExperiment, []string{"-users", "0"}, nil, "-users: must be from 1 to 500"},
 		{"experiment one instance", runExperiment, []string{"-instances", "1"}, nil, "-instances: must be from 2 to 9"},
 		{"experiment bad sticky", runExperiment, []string{"-sticky", "always"}, nil, "must be one of all, none, duration, app"},

@@ -20,9 +20,9 @@ func TestBadValueWording(t *testing.T) {
 		want string
 	}{
 		{"choice", []string{"demo", "-store", "postgres"}, nil,
-			`demo: invalid value "postgres" for -store: must be one of memory, redis`},
+			`demo: invalid value "postgres" for -store: must be one of memory, redis, cookie`},
 		{"choice from the environment", []string{"app"}, map[string]string{"STICKYLAB_STORE": "disk"},
-			`app: invalid value "disk" for -store (from STICKYLAB_STORE): must be one of memory, redis`},
+			`app: invalid value "disk" for -store (from STICKYLAB_STORE): must be one of memory, redis, cookie`},
 		{"boolean", []string{"lb", target, "-passive-failover=maybe"}, nil,
 			`lb: invalid value "maybe" for -passive-failover: must be true or false`},
 		{"whole number", []string{"experiment", "-requests", "ten"}, nil,

@@ -1,8 +1,8 @@
 // Package app is the stickylab web application: one instance of the shop
 // whose page shows which instance served it, who is logged in, the cart and a
-// visit counter. Its sessions live in a Store (sessionstore.NewMemory or
-// sessionstore.NewRedis), which decides whether a user survives the instance
-// that served them dying.
+// visit counter. Its sessions live in a Store (sessionstore.NewMemory,
+// sessionstore.NewRedis or sessionstore.NewCookie), which decides whether a
+// user survives the instance that served them dying.
 //
 // Routes (the public interface, as docs/reference.md lists it):
 //
@@ -24,7 +24,9 @@
 // their own (visits.go), so anonymous traffic costs no server-side state. HEAD is answered wherever GET is. Usernames and
 // items are 1 to 64 printable characters after trimming; a cart holds at most
 // 100 items. Bad input gets a 4xx with a message that says what is wrong
-// (JSON {"error": "..."} on /api/, a page elsewhere); a failing store gets 503
+// (JSON {"error": "..."} on /api/, a page elsewhere); a change that would not
+// fit in the cookie store's 4096-byte cookie gets 409 and nothing is saved;
+// a failing store gets 503
 // "session store unavailable" and nothing is overwritten. Every response
 // carries the header X-Stickylab-Instance with the instance name.
 package app
@@ -49,7 +51,8 @@ import (
 )
 
 // Store keeps the sessions of an App. *sessionstore.Store implements it,
-// over memory or Redis. Implementations must be safe for
+// over memory or Redis, and *sessionstore.CookieStore, in the client's
+// cookie. Implementations must be safe for
 // concurrent use, must return errors wrapping sessionstore.ErrUnavailable
 // when their backend fails (never an empty session in its place), and
 // sessionstore.ErrConflict when Save lost a race with another writer.
@@ -65,7 +68,7 @@ type Store interface {
 	Renew(s *sessions.Session)
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
-	// Mode is "memory" or "redis", shown to the user.
+	// Mode is "memory", "redis" or "cookie", shown to the user.
 	Mode() string
 }
 

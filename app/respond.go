@@ -14,6 +14,10 @@ import (
 // msgStoreUnavailable is the documented answer when the session store fails.
 const msgStoreUnavailable = "session store unavailable"
 
+// msgTooLarge answers a change that would make a cookie-store session larger
+// than a browser keeps; nothing was saved.
+const msgTooLarge = "session too large for a cookie: the cookie store keeps the whole session in a cookie of at most 4096 bytes; nothing was saved"
+
 // clientError is a request the client must change: its message is shown to
 // the client as is, so it must not hold internal detail.
 type clientError struct {
@@ -47,6 +51,10 @@ func (a *App) failSession(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &ce):
 		a.fail(w, r, ce.status, ce.msg)
+	case errors.Is(err, sessionstore.ErrTooLarge):
+		// The cookie store keeps the whole session in the cookie; the
+		// browser would drop (or a proxy truncate) a bigger one.
+		a.fail(w, r, http.StatusConflict, msgTooLarge)
 	case errors.Is(err, sessionstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		a.log.LogAttrs(r.Context(), slog.LevelError, "session store unavailable",
 			slog.String("path", r.URL.Path), slog.Any("err", err))

@@ -26,6 +26,9 @@ func TestSessionsAcrossInstances(t *testing.T) {
 			mr := miniredis.RunT(t)
 			return newRedisStore(t, mr.Addr()), newRedisStore(t, mr.Addr())
 		}, true},
+		{"cookie store, no server state", func(t *testing.T) (Store, Store) {
+			return newCookieStore(t), newCookieStore(t)
+		}, true},
 		{"separate memory", func(t *testing.T) (Store, Store) {
 			return newMemoryStore(t, nil), newMemoryStore(t, nil)
 		}, false},

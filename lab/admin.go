@@ -22,7 +22,7 @@ const restartTimeout = 30 * time.Second
 //	GET  /api/instances                {"store": "memory", "instances": [Instance...]}
 //	POST /api/instances/{name}/kill    SIGKILL: 200 and the instance; 404 unknown name; 409 not running
 //	POST /api/instances/{name}/restart start again, a new process, on the same port: 200 and the instance
-//	PUT  /api/store                    {"store": "redis"}: restart every instance with that store
+//	PUT  /api/store                    {"store": "redis"} (or memory, cookie): restart every instance with that store
 //
 // Errors are JSON {"error": "..."} with a message for people, never
 // internals. Like the rest of the admin API it has no authentication: it
@@ -84,11 +84,11 @@ func (h instanceAPI) setStore(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, `body must be JSON {"store": "memory"} or {"store": "redis"}`)
+		jsonhttp.Error(w, http.StatusBadRequest, `body must be JSON {"store": "memory"}, {"store": "redis"} or {"store": "cookie"}`)
 		return
 	}
-	if body.Store != "memory" && body.Store != "redis" {
-		jsonhttp.Error(w, http.StatusBadRequest, fmt.Sprintf("store %q: must be memory or redis", body.Store))
+	if !knownStore(body.Store) {
+		jsonhttp.Error(w, http.StatusBadRequest, fmt.Sprintf("store %q: must be memory, redis or cookie", body.Store))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), restartTimeout*time.Duration(len(h.fleet.list)))

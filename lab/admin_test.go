@@ -67,7 +67,7 @@ func TestInstanceRoutes(t *testing.T) {
 		{"kill with GET", "GET", "/api/instances/app-1/kill", "", 405, "", "", "", false},
 		{"store bad json", "PUT", "/api/store", "{", 400, "", "", "body must be JSON", false},
 		{"store unknown field", "PUT", "/api/store", `{"mode":"redis"}`, 400, "", "", "body must be JSON", false},
-		{"store bad value", "PUT", "/api/store", `{"store":"disk"}`, 400, "", "", `store "disk": must be memory or redis`, false},
+		{"store bad value", "PUT", "/api/store", `{"store":"disk"}`, 400, "", "", `store "disk": must be memory, redis or cookie`, false},
 		{"store redis", "PUT", "/api/store", `{"store":"redis"}`, 200, "", "redis", "", true},
 		{"list", "GET", "/api/instances", "", 200, "", "redis", "", true},
 	}

@@ -69,19 +69,25 @@ func writeBanner(w io.Writer, b banner) {
 	fmt.Fprintf(&s, "       %s %s/api/session\n", jar, app)
 	fmt.Fprintf(&s, "  2. kill the instance named in \"instance\" (or kill -9 its PID above); for %s that is:\n", first.Name)
 	fmt.Fprintf(&s, "       curl -s -X POST %s/api/instances/%s/kill\n", admin, first.Name)
-	if b.store == "redis" {
+	switch b.store {
+	case "redis":
 		fmt.Fprintf(&s, "  3. ask again: still logged in, the session lives in redis:\n")
-	} else {
+	case "cookie":
+		fmt.Fprintf(&s, "  3. ask again: still logged in, the session lives in your cookie (jar.txt):\n")
+	default:
 		fmt.Fprintf(&s, "  3. ask again: \"logged_in\":false, the session died with the instance:\n")
 	}
 	fmt.Fprintf(&s, "       %s %s/api/session\n", jar, app)
-	if b.store == "redis" {
+	switch b.store {
+	case "redis":
 		fmt.Fprintf(&s, "  4. bring it back (the same name): a new process, its sessions still in redis:\n")
-	} else {
+	case "cookie":
+		fmt.Fprintf(&s, "  4. bring it back (the same name): a new process; it never held a session:\n")
+	default:
 		fmt.Fprintf(&s, "  4. bring it back, empty (the same name): a new process, a new memory:\n")
 	}
 	fmt.Fprintf(&s, "       curl -s -X POST %s/api/instances/%s/restart\n", admin, first.Name)
-	if b.store == "redis" {
+	if b.store != "memory" {
 		fmt.Fprintf(&s, "  Then compare: curl -s -X PUT -d '{\"store\":\"memory\"}' %s/api/store (restarts every instance).\n", admin)
 	} else {
 		fmt.Fprintf(&s, "  Then run again with -store redis, or switch now: curl -s -X PUT -d '{\"store\":\"redis\"}' %s/api/store\n", admin)
@@ -115,8 +121,11 @@ func describeHealth(c lb.Config) string {
 }
 
 func describeStore(store string) string {
-	if store == "redis" {
+	switch store {
+	case "redis":
 		return "redis: every instance reads the same sessions"
+	case "cookie":
+		return "cookie: each session, encrypted, in the browser's cookie; no instance keeps any"
 	}
 	return "memory: each instance keeps its own sessions (the blog's setup)"
 }

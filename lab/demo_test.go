@@ -201,6 +201,7 @@ func TestDemoKillServingInstance(t *testing.T) {
 	}{
 		{"memory", false},
 		{"redis", true},
+		{"cookie", true},
 	}
 	for _, c := range cases {
 		t.Run(c.store, func(t *testing.T) {

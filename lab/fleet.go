@@ -15,6 +15,11 @@ import (
 	"time"
 )
 
+// knownStore reports whether an instance can run with store.
+func knownStore(store string) bool {
+	return store == "memory" || store == "redis" || store == "cookie"
+}
+
 // FleetConfig configures a Fleet. The zero value runs three memory-store
 // instances of the running executable.
 type FleetConfig struct {
@@ -23,7 +28,8 @@ type FleetConfig struct {
 	Binary string
 	// Instances is how many instances, named app-1 … app-N. Zero: 3.
 	Instances int
-	// Store is the session store of every instance, "memory" or "redis".
+	// Store is the session store of every instance, "memory", "redis" or
+	// "cookie".
 	// Empty: memory.
 	Store string
 	// RedisURL is passed as -redis-url when Store is redis.
@@ -221,13 +227,13 @@ func (f *Fleet) Restart(ctx context.Context, name string) (Instance, error) {
 }
 
 // SetStore restarts, one after the other, every instance that does not run
-// the given store ("memory" or "redis") yet; their sessions do not survive
-// the switch. An instance already on that store is left alone, sessions
+// the given store ("memory", "redis" or "cookie") yet; their sessions do
+// not survive the switch. An instance already on that store is left alone, sessions
 // and all: asking for the store in use changes nothing, and asking again
 // after a switch that failed halfway finishes it.
 func (f *Fleet) SetStore(ctx context.Context, store string) error {
-	if store != "memory" && store != "redis" {
-		return fmt.Errorf("set store: %q is not memory or redis", store)
+	if !knownStore(store) {
+		return fmt.Errorf("set store: %q is not memory, redis or cookie", store)
 	}
 	if store == "redis" && f.cfg.RedisURL == "" {
 		return errors.New("set store: no redis url")

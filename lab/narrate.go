@@ -77,13 +77,19 @@ func (n *narrator) line(s string) {
 func instanceLine(in Instance) string {
 	switch in.State {
 	case StateRunning:
-		if in.Store == "redis" {
+		switch in.Store {
+		case "redis":
 			return fmt.Sprintf("%s is running again: pid %d on port %d, reading its sessions from redis", in.Name, in.PID, in.Port)
+		case "cookie":
+			return fmt.Sprintf("%s is running again: pid %d on port %d, reading sessions from the clients' cookies", in.Name, in.PID, in.Port)
 		}
 		return fmt.Sprintf("%s is running again: pid %d on port %d, with an empty memory", in.Name, in.PID, in.Port)
 	case StateKilled:
-		if in.Store == "redis" {
+		switch in.Store {
+		case "redis":
 			return fmt.Sprintf("%s killed (pid %d, SIGKILL): its sessions are safe in redis", in.Name, in.PID)
+		case "cookie":
+			return fmt.Sprintf("%s killed (pid %d, SIGKILL): it held no session; they are in the clients' cookies", in.Name, in.PID)
 		}
 		return fmt.Sprintf("%s killed (pid %d, SIGKILL): the sessions in its memory are gone", in.Name, in.PID)
 	case StateExited:

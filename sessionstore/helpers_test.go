@@ -47,7 +47,10 @@ func (c *fakeClock) advance(d time.Duration) {
 // env is one store on one backend, with the means to move its time and look
 // at what the backend holds.
 type env struct {
+	// store is the server-side store; nil for the cookie store.
 	store *Store
+	// st is the store under test, whichever it is.
+	st    testStore
 	clock *fakeClock
 	// advance moves the store's clock and the backend's TTL clock by d.
 	advance func(d time.Duration)
@@ -92,6 +95,7 @@ func newMemoryEnv(t *testing.T, cfg Config) *env {
 	m := s.be.(*memory)
 	return &env{
 		store:   s,
+		st:      s,
 		clock:   clk,
 		advance: clk.advance,
 		peek: func(t *testing.T, id string) ([]byte, time.Duration, bool) {
@@ -153,6 +157,7 @@ func newRedisEnv(t *testing.T, client redis.UniversalClient, cfg Config, clk *fa
 	be := s.be.(*redisBackend)
 	return &env{
 		store:  s,
+		st:     s,
 		clock:  clk,
 		client: client,
 		peek: func(t *testing.T, id string) ([]byte, time.Duration, bool) {
@@ -172,6 +177,13 @@ func newRedisEnv(t *testing.T, client redis.UniversalClient, cfg Config, clk *fa
 			return v, ttl, true
 		},
 	}
+}
+
+// testStore is what the behaviour table needs of a store: *Store and
+// *CookieStore both have it.
+type testStore interface {
+	sessions.Store
+	Renew(*sessions.Session)
 }
 
 // sibling is a store on the same backend as s with other cookie keys, as
@@ -195,7 +207,7 @@ func request(c *http.Cookie) *http.Request {
 }
 
 // load is New for a request carrying c; it fails the test on error.
-func load(t *testing.T, s *Store, c *http.Cookie) *sessions.Session {
+func load(t *testing.T, s testStore, c *http.Cookie) *sessions.Session {
 	t.Helper()
 	sess, err := s.New(request(c), cookieName)
 	if err != nil {
@@ -205,7 +217,7 @@ func load(t *testing.T, s *Store, c *http.Cookie) *sessions.Session {
 }
 
 // save saves sess and returns the session cookie set, nil when none.
-func save(s *Store, sess *sessions.Session) (*http.Cookie, error) {
+func save(s testStore, sess *sessions.Session) (*http.Cookie, error) {
 	w := httptest.NewRecorder()
 	err := s.Save(request(nil), w, sess)
 	for _, c := range w.Result().Cookies() {
@@ -217,7 +229,7 @@ func save(s *Store, sess *sessions.Session) (*http.Cookie, error) {
 }
 
 // mustSave is save that fails the test on error or when no cookie is set.
-func mustSave(t *testing.T, s *Store, sess *sessions.Session) *http.Cookie {
+func mustSave(t *testing.T, s testStore, sess *sessions.Session) *http.Cookie {
 	t.Helper()
 	c, err := save(s, sess)
 	if err != nil {
@@ -230,9 +242,22 @@ func mustSave(t *testing.T, s *Store, sess *sessions.Session) *http.Cookie {
 }
 
 // cookieID returns the ID a cookie carries, verified with s's keys.
-func cookieID(t *testing.T, s *Store, c *http.Cookie) string {
+func cookieID(t *testing.T, s testStore, c *http.Cookie) string {
 	t.Helper()
-	id, ok := s.cookies.decode(cookieName, c.Value)
+	var (
+		id string
+		ok bool
+	)
+	switch s := s.(type) {
+	case *Store:
+		id, ok = s.cookies.decode(cookieName, c.Value)
+	case *CookieStore:
+		var rec cookieRecord
+		rec, ok = decryptCookie(s, c)
+		id = rec.ID
+	default:
+		t.Fatalf("cookieID: unknown store %T", s)
+	}
 	if !ok {
 		t.Fatalf("cookie %q does not verify", c.Value)
 	}
@@ -240,7 +265,7 @@ func cookieID(t *testing.T, s *Store, c *http.Cookie) string {
 }
 
 // stored creates a session holding values and returns its cookie and ID.
-func stored(t *testing.T, s *Store, values map[string]any) (*http.Cookie, string) {
+func stored(t *testing.T, s testStore, values map[string]any) (*http.Cookie, string) {
 	t.Helper()
 	sess := load(t, s, nil)
 	for k, v := range values {

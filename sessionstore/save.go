@@ -29,13 +29,7 @@ import (
 // positive MaxAge is shortened so the cookie ends with the session's
 // deadline.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
-	st := s.states.get(sess)
-	if st == nil {
-		// Not made by New (sessions.NewSession called directly): store it
-		// as a new session, never under the ID it carries.
-		st = &state{}
-		s.states.put(sess, st)
-	}
+	st := s.states.of(sess)
 	if st.failed != nil {
 		s.cfg.Metrics.failure(s.mode, "save")
 		return fmt.Errorf("sessionstore: not saving a session whose load failed: %w", st.failed)

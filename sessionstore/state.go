@@ -56,6 +56,29 @@ func (t *tracker) get(sess *sessions.Session) *state {
 	return t.m[weak.Make(sess)]
 }
 
+// start returns a new session called name of store, with a copy of opts,
+// and its recorded empty state.
+func (t *tracker) start(store sessions.Store, name string, opts sessions.Options) (*sessions.Session, *state) {
+	sess := sessions.NewSession(store, name)
+	sess.Options = &opts
+	sess.IsNew = true
+	st := &state{}
+	t.put(sess, st)
+	return sess, st
+}
+
+// of returns the state of sess, recording an empty one for a session the
+// store did not make (sessions.NewSession called directly), which is then
+// saved as a new session, never under the ID it carries.
+func (t *tracker) of(sess *sessions.Session) *state {
+	if st := t.get(sess); st != nil {
+		return st
+	}
+	st := &state{}
+	t.put(sess, st)
+	return st
+}
+
 func (t *tracker) forget(wp weak.Pointer[sessions.Session]) {
 	t.mu.Lock()
 	delete(t.m, wp)

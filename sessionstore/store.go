@@ -199,13 +199,7 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // When the backend fails, New returns a new session and an error wrapping
 // ErrUnavailable; saving that session fails too, so the stored one survives.
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
-	sess := sessions.NewSession(s, name)
-	opts := s.options
-	sess.Options = &opts
-	sess.IsNew = true
-	st := &state{}
-	s.states.put(sess, st)
-
+	sess, st := s.states.start(s, name, s.options)
 	id, ok := s.cookieID(r, name)
 	if !ok {
 		s.cfg.Metrics.load(s.mode, "none")
@@ -281,12 +275,7 @@ func (s *Store) decode(b []byte, now time.Time) (record, map[any]any, bool) {
 // when the privilege of the session changes (login, logout), so that an ID
 // known before cannot be used after.
 func (s *Store) Renew(sess *sessions.Session) {
-	st := s.states.get(sess)
-	if st == nil {
-		st = &state{}
-		s.states.put(sess, st)
-	}
-	st.renew = true
+	s.states.of(sess).renew = true
 }
 
 // Ping reports whether the backend answers, for a readiness check. Its error
