@@ -54,6 +54,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(idle, "idle-timeout", "a session ends after this long without a request (1s to 168h)")
 	lifetime := newDuration(24*time.Hour, time.Minute, 365*24*time.Hour)
 	fs.Var(lifetime, "lifetime", "a session ends this long after it began, however active (1m to 8760h)")
+	cas := boolVar(fs, "cas", true, "compare-and-set on every session write (memory, redis); false: last writer wins and a session's requests are no longer serialised, so concurrent changes are lost, as with the usual gorilla stores: for the lesson on lost updates only")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
 	}
@@ -100,10 +101,14 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	scfg := sessionstore.Config{
-		IdleTimeout: idle.value,
-		Lifetime:    lifetime.value,
-		Rank:        app.SessionRank,
-		Metrics:     sessionstore.NewMetrics(reg),
+		IdleTimeout:    idle.value,
+		Lifetime:       lifetime.value,
+		Rank:           app.SessionRank,
+		Metrics:        sessionstore.NewMetrics(reg),
+		LastWriterWins: !*cas,
+	}
+	if !*cas {
+		log.Warn("app: -cas=false: compare-and-set is off; concurrent changes to one session overwrite each other (lost updates). For the lesson on lost updates only")
 	}
 	var st interface {
 		app.Store
@@ -133,7 +138,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		closeClient()
 	}()
 
-	a, err := app.New(app.Config{Name: *name, CookieName: *cookieName, Logger: log, Registry: reg}, st)
+	a, err := app.New(app.Config{Name: *name, CookieName: *cookieName, Logger: log, Registry: reg, NoSessionLock: !*cas}, st)
 	if err != nil {
 		return err
 	}

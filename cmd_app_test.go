@@ -88,6 +88,8 @@ func TestAppRuns(t *testing.T) {
 		}, []string{"-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", ""},
 		{"cookie store", func(*testing.T) map[string]string { return nil },
 			[]string{"-store", "cookie", "-session-key", "a-long-enough-lab-secret-0123456789"}, "cookie", ""},
+		{"compare-and-set off", func(*testing.T) map[string]string { return nil },
+			[]string{"-cas=false", "-session-key", "a-long-enough-lab-secret-0123456789"}, "memory", "-cas=false: compare-and-set is off"},
 		{"memory with a random key", func(*testing.T) map[string]string { return nil }, nil, "memory",
 			"sessions will not survive a restart or move between instances"},
 		{"redis down at start", func(*testing.T) map[string]string {

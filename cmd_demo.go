@@ -31,6 +31,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	store := newChoice("memory", "memory", "redis", "cookie")
 	fs.Var(store, "store", "where the instances keep sessions: memory (each its own, the blog's setup), redis, or cookie (in the browser's cookie, encrypted: no server state)")
 	redisURL := fs.String("redis-url", "", "Redis for -store redis (redis://host:port/db); empty: an embedded Redis on a free loopback port")
+	cas := boolVar(fs, "cas", true, "the instances' compare-and-set on session writes; false: last writer wins, for the lesson on lost updates only (each instance warns at start)")
 	verbose := boolVar(fs, "verbose", false, "also log the instances' output and the balancer's log lines to stderr")
 	bf := balancerFlags(fs, demoLBDefaults())
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -57,7 +58,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	err = lab.RunDemo(ctx, lab.DemoConfig{
 		Listen: *listen, Admin: *admin, Instances: instances.value, Store: store.value, RedisURL: *redisURL,
-		Balancer: bcfg, Out: stdout,
+		LastWriterWins: !*cas,
+		Balancer:       bcfg, Out: stdout,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	})
 	return lbConfigError("demo", err)

@@ -98,6 +98,14 @@ type Config struct {
 	// the wait behind other requests of the same session. It also bounds
 	// the Ping of /readyz. Default: 5s.
 	StoreTimeout time.Duration
+
+	// NoSessionLock lets the requests of one session run at once within
+	// this instance, as in the usual gorilla apps, instead of one after the
+	// other. With a store that still does compare-and-set, nothing is lost
+	// (the loser re-applies its change); with one that does not
+	// (sessionstore.Config.LastWriterWins), two tabs overwrite each other's
+	// changes. For the lab's lesson on lost updates only. Default false.
+	NoSessionLock bool
 }
 
 // DefaultCookieName is the session cookie name when Config.CookieName is empty.
@@ -121,7 +129,7 @@ type App struct {
 	storeTimeout time.Duration
 	metrics      *httpMetrics
 	views        *views
-	locks        *sessionLocks
+	locks        *sessionLocks // nil: Config.NoSessionLock
 	handler      http.Handler
 }
 
@@ -148,7 +156,9 @@ func New(cfg Config, store Store) (*App, error) {
 		log:          cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		registry:     cfg.Registry,
 		storeTimeout: cmp.Or(cfg.StoreTimeout, defaultStoreTimeout),
-		locks:        newSessionLocks(),
+	}
+	if !cfg.NoSessionLock {
+		a.locks = newSessionLocks()
 	}
 	if a.registry == nil {
 		a.registry = prometheus.NewRegistry()

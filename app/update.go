@@ -29,8 +29,8 @@ const maxSaveAttempts = 8
 // only change the session it is given; an error from it aborts the update
 // with nothing saved.
 //
-// Requests of one session are serialised within this instance, so conflicts
-// only arise between instances. The whole update, waiting included, is
+// Requests of one session are serialised within this instance (unless
+// Config.NoSessionLock), so conflicts only arise between instances. The whole update, waiting included, is
 // bounded by the store timeout.
 func (a *App) update(w http.ResponseWriter, r *http.Request, change func(*sessions.Session) error) (*sessions.Session, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), a.storeTimeout)
@@ -127,9 +127,10 @@ func newSessionLocks() *sessionLocks {
 }
 
 // lock waits for the stripe of key, or until ctx ends. An empty key (no
-// cookie yet: a session that nobody else can be using) needs no lock.
+// cookie yet: a session that nobody else can be using) needs no lock, and
+// nil locks (Config.NoSessionLock) lock nothing.
 func (l *sessionLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
-	if key == "" {
+	if key == "" || l == nil {
 		return func() {}, nil
 	}
 	stripe := l.stripes[maphash.String(l.seed, key)%uint64(len(l.stripes))]

@@ -26,6 +26,9 @@ type DemoConfig struct {
 	Binary    string
 	Instances int
 	Store     string
+	// LastWriterWins starts every instance with -cas=false: compare-and-set
+	// off, for the lesson on lost updates only.
+	LastWriterWins bool
 	// RedisURL is the Redis of the redis store. Empty: an embedded Redis
 	// on a free loopback port, started even with the memory store so that
 	// PUT /api/store can switch at run time.
@@ -93,9 +96,13 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	}
 
 	n := newNarrator(cfg.Out)
+	var appArgs []string
+	if cfg.LastWriterWins {
+		appArgs = append(appArgs, "-cas=false")
+	}
 	fleet, err := NewFleet(FleetConfig{
 		Binary: cfg.Binary, Instances: cfg.Instances, Store: cfg.Store, RedisURL: redisURL,
-		SessionKey: newSessionKey(), CookieName: cfg.Balancer.AppCookie,
+		SessionKey: newSessionKey(), CookieName: cfg.Balancer.AppCookie, Args: appArgs,
 		Logger: cfg.Logger, OnChange: n.instanceChanged,
 	})
 	if err != nil {

@@ -84,3 +84,66 @@ func concurrentCartAdditions(t *testing.T, e *env) {
 	}
 	t.Logf("%d additions, %d conflicts retried", n, conflicts)
 }
+
+// TestLastWriterWins shows the lost updates that compare-and-set prevents:
+// n additions to one cart, each loaded before any is saved, as n requests
+// that arrive together. With compare-and-set every addition survives (the
+// losers reload and re-apply); with Config.LastWriterWins every save
+// succeeds and the last one leaves its own item alone in the cart.
+func TestLastWriterWins(t *testing.T) {
+	const n = 20
+	tests := []struct {
+		name      string
+		lww       bool
+		wantItems int
+	}{
+		{"compare-and-set", false, n},
+		{"last writer wins", true, 1},
+	}
+	for _, k := range backendKinds() {
+		for _, tc := range tests {
+			t.Run(k.name+"/"+tc.name, func(t *testing.T) {
+				e := k.make(t, Config{LastWriterWins: tc.lww})
+				c, _ := stored(t, e.store, map[string]any{"cart": []string{}})
+				var loaded, wg sync.WaitGroup
+				loaded.Add(n)
+				errs := make(chan error, n)
+				for i := range n {
+					wg.Go(func() {
+						item := fmt.Sprintf("item-%02d", i)
+						for attempt := 0; attempt < n; attempt++ {
+							sess, err := e.store.New(request(c), cookieName)
+							if attempt == 0 {
+								// Every request has loaded before any saves.
+								loaded.Done()
+								loaded.Wait()
+							}
+							if err != nil {
+								errs <- err
+								return
+							}
+							cart, _ := sess.Values["cart"].([]any)
+							sess.Values["cart"] = append(cart, item)
+							if _, err = save(e.store, sess); !errors.Is(err, ErrConflict) {
+								if err != nil {
+									errs <- err
+								}
+								return
+							}
+						}
+						errs <- fmt.Errorf("%s: still conflicting after %d attempts", item, n)
+					})
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Error(err)
+				}
+				cart, _ := load(t, e.store, c).Values["cart"].([]any)
+				if len(cart) != tc.wantItems {
+					t.Errorf("got %d items after %d concurrent additions, want %d: %v", len(cart), n, tc.wantItems, cart)
+				}
+			})
+		}
+	}
+}

@@ -119,7 +119,7 @@ func (m *memory) load(_ context.Context, id string, now time.Time) ([]byte, erro
 	return e.data, nil
 }
 
-func (m *memory) write(_ context.Context, id string, prev uint64, rec []byte, rank int, deadline, now time.Time) (bool, error) {
+func (m *memory) write(_ context.Context, id string, prev uint64, force bool, rec []byte, rank int, deadline, now time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.live(id, now)
@@ -127,7 +127,7 @@ func (m *memory) write(_ context.Context, id string, prev uint64, rec []byte, ra
 	if e != nil {
 		have = e.version
 	}
-	if have != prev {
+	if have != prev && !force {
 		return false, nil
 	}
 	if e == nil {

@@ -79,13 +79,16 @@ return v
 `
 
 // writeScriptSrc sets the record if the stored version is still the expected
-// one (0: no key). Returns 1 when written, 0 when not.
+// one (0: no key), or whatever is stored when the expected version is "*"
+// (Config.LastWriterWins). Returns 1 when written, 0 when not.
 // KEYS[1] key; ARGV[1] expected version; ARGV[2] record; ARGV[3] TTL (ms).
 const writeScriptSrc = `
-local cur = redis.call('GET', KEYS[1])
-local have = '0'
-if cur then have = string.match(cur, '^{"version":(%d+),') or 'none' end
-if have ~= ARGV[1] then return 0 end
+if ARGV[1] ~= '*' then
+	local cur = redis.call('GET', KEYS[1])
+	local have = '0'
+	if cur then have = string.match(cur, '^{"version":(%d+),') or 'none' end
+	if have ~= ARGV[1] then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `
@@ -113,13 +116,16 @@ func (b *redisBackend) load(ctx context.Context, id string, now time.Time) ([]by
 	return []byte(v), nil
 }
 
-func (b *redisBackend) write(ctx context.Context, id string, prev uint64, rec []byte, _ int, deadline, now time.Time) (bool, error) {
+func (b *redisBackend) write(ctx context.Context, id string, prev uint64, force bool, rec []byte, _ int, deadline, now time.Time) (bool, error) {
 	ttl := min(b.idle, deadline.Sub(now))
 	if ttl < time.Millisecond {
 		return false, nil
 	}
-	n, err := b.writeScript.Run(ctx, b.client, []string{b.key(id)},
-		strconv.FormatUint(prev, 10), rec, ttl.Milliseconds()).Int()
+	expect := strconv.FormatUint(prev, 10)
+	if force {
+		expect = "*"
+	}
+	n, err := b.writeScript.Run(ctx, b.client, []string{b.key(id)}, expect, rec, ttl.Milliseconds()).Int()
 	return n == 1, err
 }
 

@@ -90,7 +90,7 @@ func TestRedisRecordPatterns(t *testing.T) {
 	if sess := load(t, e.store, c); !sess.IsNew {
 		t.Fatalf("got a session from a foreign value, want a new one")
 	}
-	if ok, err := e.store.be.write(context.Background(), id, 0, []byte(`{}`), 0, e.clock.now().Add(time.Hour), e.clock.now()); ok || err != nil {
+	if ok, err := e.store.be.write(context.Background(), id, 0, false, []byte(`{}`), 0, e.clock.now().Add(time.Hour), e.clock.now()); ok || err != nil {
 		t.Errorf("write over a foreign value: got %v, %v; want false, nil", ok, err)
 	}
 	if got, _ := e.client.Get(context.Background(), key).Result(); got != "not json" {

@@ -88,7 +88,8 @@ func (s *Store) write(ctx context.Context, st *state, values []byte, rank int, n
 		return err
 	}
 	start := time.Now()
-	ok, err := s.be.write(ctx, id, prev, rec, rank, deadline, now)
+	force := s.cfg.LastWriterWins && prev > 0
+	ok, err := s.be.write(ctx, id, prev, force, rec, rank, deadline, now)
 	s.cfg.Metrics.observe(s.mode, "write", start)
 	if err != nil {
 		s.cfg.Metrics.failure(s.mode, "save")

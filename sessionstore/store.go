@@ -64,6 +64,14 @@ type Config struct {
 	// Default "stickylab:session:".
 	KeyPrefix string
 
+	// LastWriterWins turns compare-and-set off: a Save of a loaded session
+	// writes over whatever is stored, as the usual gorilla stores do, so of
+	// two concurrent changes one is silently lost (and a session deleted
+	// meanwhile comes back). For the lab's lesson on lost updates only.
+	// New sessions and renewals still never overwrite anything. Default
+	// false: compare-and-set.
+	LastWriterWins bool
+
 	// Metrics receives counts and latencies; nil records nothing.
 	Metrics *Metrics
 
@@ -129,8 +137,9 @@ type backend interface {
 	load(ctx context.Context, id string, now time.Time) ([]byte, error)
 	// write stores rec, of version prev+1 and eviction rank (0..maxRank; see
 	// Config.Rank), under id if the stored version is still prev (0: nothing
-	// stored); ok=false when it is not.
-	write(ctx context.Context, id string, prev uint64, rec []byte, rank int, deadline, now time.Time) (ok bool, err error)
+	// stored), or whatever is stored when force is set; ok=false when it
+	// is not.
+	write(ctx context.Context, id string, prev uint64, force bool, rec []byte, rank int, deadline, now time.Time) (ok bool, err error)
 	// remove deletes id if its stored version is prev; prev 0 means any
 	// version. ok=false when there was nothing to delete.
 	remove(ctx context.Context, id string, prev uint64) (ok bool, err error)
