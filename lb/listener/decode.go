@@ -1,0 +1,275 @@
+package listener
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Error is a mistake in a configuration file: where it is, which key, and
+// what is allowed there. Error() reads "file:line:col: field: detail", the
+// form editors and compilers use, so that a terminal can jump to it.
+type Error struct {
+	File   string
+	Line   int    // 1-based; 0 when unknown
+	Column int    // 1-based; 0 when unknown
+	Field  string // the key's path, e.g. listener.rules[1].priority; empty for the file as a whole
+	Detail string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Detail)
+	return b.String()
+}
+
+// decoder walks the YAML node tree of one file. It stops at the first
+// mistake: one line naming it is what a user fixes, then runs again.
+type decoder struct {
+	file  string
+	dir   string // what relative file names in the file are relative to
+	https bool   // the listener's protocol is HTTPS
+}
+
+func (d *decoder) fail(n *yaml.Node, field, format string, args ...any) error {
+	return &Error{File: d.file, Line: n.Line, Column: n.Column, Field: field, Detail: fmt.Sprintf(format, args...)}
+}
+
+// yamlLine finds the line in go-yaml's syntax errors ("yaml: line 3: ...").
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a go-yaml parse error into an *Error.
+func (d *decoder) syntaxError(err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: d.file, Line: line, Detail: "YAML syntax: " + m[2]}
+	}
+	return &Error{File: d.file, Detail: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// resolve follows YAML aliases (*name) to the node they stand for.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// join names a key inside field.
+func join(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+// index names an item of the list field.
+func index(field string, i int) string {
+	return fmt.Sprintf("%s[%d]", field, i)
+}
+
+// terraformNames are keys that users carrying a setup from Terraform or
+// ALB's API may write, with the key this file uses instead.
+var terraformNames = map[string]string{
+	"cookie_duration":                   "duration",
+	"load_balancing_algorithm_type":     "algorithm",
+	"load_balancing_anomaly_mitigation": "anomaly_mitigation",
+	"target_group_arn":                  "target_group",
+	"http_header_name":                  "name",
+	"success_codes":                     "matcher",
+	"health_check_path":                 "path",
+	"type":                              "the action's type as its key: forward, redirect or fixed_response",
+	"values":                            "the values as the condition's list, e.g. path_pattern: [\"/api/*\"]",
+	"condition":                         "conditions",
+	"actions":                           "action",
+	"port":                              "the port in each target's URL, and the listener's in listen: host:port",
+}
+
+// fields walks the mapping n, whose path is field, calling set for each
+// key in document order. A key not in keys, or given twice, is an error
+// that lists the keys allowed.
+func (d *decoder) fields(n *yaml.Node, field string, keys []string, set func(key string, v *yaml.Node) error) error {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return d.fail(n, field, "want a mapping with the keys %s", strings.Join(keys, ", "))
+	}
+	seen := make(map[string]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		name := join(field, k.Value)
+		if !slices.Contains(keys, k.Value) {
+			hint := ""
+			if ours, ok := terraformNames[k.Value]; ok {
+				hint = "; stickylab writes " + ours
+				if slices.Contains(keys, ours) {
+					hint = "; did you mean " + ours + "?"
+				}
+			}
+			return d.fail(k, name, "unknown key; allowed: %s%s", strings.Join(keys, ", "), hint)
+		}
+		if line, dup := seen[k.Value]; dup {
+			return d.fail(k, name, "given twice (first on line %d)", line)
+		}
+		seen[k.Value] = k.Line
+		if err := set(k.Value, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// valueOf returns the value of key in the mapping n, or nil.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return resolve(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+// missing reports the required key of the mapping n.
+func (d *decoder) missing(n *yaml.Node, field, key, want string) error {
+	return d.fail(resolve(n), join(field, key), "is required: %s", want)
+}
+
+// str reads a string scalar.
+func (d *decoder) str(v *yaml.Node, field string) (string, error) {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		return "", d.fail(v, field, "want a string, got %s", describe(v))
+	}
+	return v.Value, nil
+}
+
+// boolean reads true or false.
+func (d *decoder) boolean(v *yaml.Node, field string) (bool, error) {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
+		return false, d.fail(v, field, "want true or false, got %s", describe(v))
+	}
+	return v.Value == "true" || v.Value == "True" || v.Value == "TRUE", nil
+}
+
+// integer reads a whole number from lo to hi.
+func (d *decoder) integer(v *yaml.Node, field string, lo, hi int) (int, error) {
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int" {
+		n, err := strconv.ParseInt(v.Value, 0, 64)
+		if err == nil && n >= int64(lo) && n <= int64(hi) {
+			return int(n), nil
+		}
+	}
+	return 0, d.fail(v, field, "%s is not allowed; want a whole number from %d to %d", describe(v), lo, hi)
+}
+
+// seconds reads a duration in whole seconds from lo to hi: a Go duration
+// (90s, 5m, 1h30m), a number of days (7d), or a bare number of seconds as
+// ALB's API and Terraform write it (300).
+func (d *decoder) seconds(v *yaml.Node, field string, lo, hi time.Duration) (time.Duration, error) {
+	want := fmt.Sprintf("want a duration from %s to %s in whole seconds (e.g. 30s, 5m, 1h, 7d, or 300 for seconds)", seconds(lo), seconds(hi))
+	if v.Kind != yaml.ScalarNode {
+		return 0, d.fail(v, field, "%s", want)
+	}
+	dur, ok := parseSeconds(v)
+	if !ok {
+		return 0, d.fail(v, field, "%s is not a duration; %s", describe(v), want)
+	}
+	if dur < lo || dur > hi || dur%time.Second != 0 {
+		return 0, d.fail(v, field, "%s is out of range; %s", v.Value, want)
+	}
+	return dur, nil
+}
+
+// seconds writes a duration as ALB states its ranges: in seconds, or days
+// when it is whole days.
+func seconds(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}
+
+func parseSeconds(v *yaml.Node) (time.Duration, bool) {
+	switch v.ShortTag() {
+	case "!!int":
+		n, err := strconv.ParseInt(v.Value, 10, 32)
+		return time.Duration(n) * time.Second, err == nil
+	case "!!str":
+		if days, ok := strings.CutSuffix(v.Value, "d"); ok {
+			n, err := strconv.ParseInt(days, 10, 16)
+			return time.Duration(n) * 24 * time.Hour, err == nil
+		}
+		dur, err := time.ParseDuration(v.Value)
+		return dur, err == nil
+	}
+	return 0, false
+}
+
+// list reads a sequence; want says what its items are.
+func (d *decoder) list(v *yaml.Node, field, want string) ([]*yaml.Node, error) {
+	if v.Kind != yaml.SequenceNode {
+		return nil, d.fail(v, field, "want a list of %s, got %s", want, describe(v))
+	}
+	items := make([]*yaml.Node, len(v.Content))
+	for i, item := range v.Content {
+		items[i] = resolve(item)
+	}
+	return items, nil
+}
+
+// strs reads a non-empty list of strings.
+func (d *decoder) strs(v *yaml.Node, field, want string) ([]string, []*yaml.Node, error) {
+	items, err := d.list(v, field, want)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(items) == 0 {
+		return nil, nil, d.fail(v, field, "is empty; want at least one of %s", want)
+	}
+	out := make([]string, len(items))
+	for i, item := range items {
+		if out[i], err = d.str(item, index(field, i)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, items, nil
+}
+
+// describe names a node's value for an error message.
+func describe(v *yaml.Node) string {
+	switch v.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if v.ShortTag() == "!!null" {
+			return "nothing"
+		}
+		if v.ShortTag() == "!!str" {
+			return strconv.Quote(v.Value)
+		}
+		return v.Value
+	}
+	return "something else"
+}
