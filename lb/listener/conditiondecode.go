@@ -189,10 +189,10 @@ func (d *decoder) headerName(v *yaml.Node, field string) (string, error) {
 	if strings.EqualFold(name, "Host") {
 		return "", d.fail(v, field, "use host_header for the Host header (ALB's rule)")
 	}
-	if name == "" || len(name) > maxHeaderName || strings.ContainsFunc(name, func(r rune) bool {
+	if name == "" || len(name) > maxHeaderName || strings.ContainsAny(name, "*?") || strings.ContainsFunc(name, func(r rune) bool {
 		return !isAlnum(r) && !strings.ContainsRune(tokenChars, r)
 	}) {
-		return "", d.fail(v, field, "%q is not allowed; want a header name of 1 to %d letters, digits and %s, without wildcards", name, maxHeaderName, tokenChars)
+		return "", d.fail(v, field, "%q is not allowed; want a header name of 1 to %d letters, digits and %s, without wildcards", name, maxHeaderName, strings.ReplaceAll(tokenChars, "*", ""))
 	}
 	return name, nil
 }

@@ -193,7 +193,10 @@ func (d *decoder) seconds(v *yaml.Node, field string, lo, hi time.Duration) (tim
 	if !ok {
 		return 0, d.fail(v, field, "%s is not a duration; %s", describe(v), want)
 	}
-	if dur < lo || dur > hi || dur%time.Second != 0 {
+	if dur%time.Second != 0 {
+		return 0, d.fail(v, field, "%s is not whole seconds; %s", v.Value, want)
+	}
+	if dur < lo || dur > hi {
 		return 0, d.fail(v, field, "%s is out of range; %s", v.Value, want)
 	}
 	return dur, nil

@@ -280,7 +280,15 @@ func (d *decoder) oneOf(v *yaml.Node, field, s string, allowed ...string) error 
 			return nil
 		}
 	}
-	return d.fail(v, field, "%q is not allowed; want %s", s, strings.Join(allowed, ", "))
+	return d.fail(v, field, "%q is not allowed; want %s", s, orList(allowed))
+}
+
+// orList writes "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
 var stickinessKeys = []string{"enabled", "type", "cookie_name", "duration"}
@@ -384,7 +392,9 @@ func (d *decoder) unhealthyStateRouting(n *yaml.Node, field string) (UnhealthySt
 		var err error
 		switch key {
 		case "minimum_healthy_targets_count":
-			u.MinimumHealthyTargetsCount, err = d.integer(v, f, 1, 1<<20)
+			if u.MinimumHealthyTargetsCount, err = d.integer(v, f, 1, 1<<20); err != nil {
+				err = d.fail(v, f, "%s is not allowed; want a whole number of targets, at least 1", describe(v))
+			}
 		case "minimum_healthy_targets_percentage":
 			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Value == "off" {
 				u.MinimumHealthyTargetsPercentage = 0
