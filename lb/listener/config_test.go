@@ -189,3 +189,13 @@ func equal[T any](t *testing.T, what string, got, want T) {
 		t.Errorf("%s: got %+v, want %+v", what, got, want)
 	}
 }
+
+func TestCertificateFilesRelativeToTheFile(t *testing.T) {
+	doc := "listener:\n  listen: \"[::1]:8443\"\n  protocol: HTTPS\n  certificate: {cert_file: tls/cert.pem, key_file: /etc/key.pem}\n  default_action: {fixed_response: {status_code: 404}}\n"
+	c, err := Parse(filepath.Join("conf", "lb.yaml"), []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "certificate", *c.Listener.Certificate, Certificate{CertFile: filepath.Join("conf", "tls", "cert.pem"), KeyFile: "/etc/key.pem"})
+	equal(t, "port", c.Listener.Port(), 8443)
+}

@@ -276,3 +276,21 @@ func describe(v *yaml.Node) string {
 	}
 	return "something else"
 }
+
+// oneOf checks that s is one of allowed.
+func (d *decoder) oneOf(v *yaml.Node, field, s string, allowed ...string) error {
+	for _, a := range allowed {
+		if s == a {
+			return nil
+		}
+	}
+	return d.fail(v, field, "%q is not allowed; want %s", s, orList(allowed))
+}
+
+// orList writes "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
