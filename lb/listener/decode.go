@@ -85,21 +85,42 @@ func index(field string, i int) string {
 	return fmt.Sprintf("%s[%d]", field, i)
 }
 
-// terraformNames are keys that users carrying a setup from Terraform or
-// ALB's API may write, with the key this file uses instead.
-var terraformNames = map[string]string{
-	"cookie_duration":                   "duration",
-	"load_balancing_algorithm_type":     "algorithm",
-	"load_balancing_anomaly_mitigation": "anomaly_mitigation",
-	"target_group_arn":                  "target_group",
-	"http_header_name":                  "name",
-	"success_codes":                     "matcher",
-	"health_check_path":                 "path",
-	"type":                              "the action's type as its key: forward, redirect or fixed_response",
-	"values":                            "the values as the condition's list, e.g. path_pattern: [\"/api/*\"]",
-	"condition":                         "conditions",
-	"actions":                           "action",
-	"port":                              "the port in each target's URL, and the listener's in listen: host:port",
+// foreignKeys are keys that users carrying a setup from Terraform or ALB's
+// API may write, each with the key of this file that it stands for. A hint
+// applies where that key is allowed; one whose key starts with "!" is
+// advice instead, given where the key after the "!" is allowed.
+var foreignKeys = []struct{ name, ours string }{
+	{"cookie_duration", "duration"},
+	{"load_balancing_algorithm_type", "algorithm"},
+	{"load_balancing_anomaly_mitigation", "anomaly_mitigation"},
+	{"target_group_arn", "target_group"},
+	{"http_header_name", "name"},
+	{"success_codes", "matcher"},
+	{"condition", "conditions"},
+	{"actions", "action"},
+	{"type", "!forward: the action's type is its key, forward, redirect or fixed_response"},
+	{"values", "!path_pattern: a condition's values are its own list, e.g. path_pattern: [\"/api/*\"]"},
+	{"port", "!targets: each target's URL has its port"},
+	{"port", "!listen: the port is in listen: host:port"},
+	{"enabled", "!interval: health checks are always on"},
+}
+
+// foreignHint returns the hint for the unknown key name where keys are
+// allowed, or "".
+func foreignHint(name string, keys []string) string {
+	for _, f := range foreignKeys {
+		if f.name != name {
+			continue
+		}
+		if where, advice, ok := strings.Cut(f.ours, ": "); ok && strings.HasPrefix(where, "!") {
+			if slices.Contains(keys, where[1:]) {
+				return "; " + advice
+			}
+		} else if slices.Contains(keys, f.ours) {
+			return "; did you mean " + f.ours + "?"
+		}
+	}
+	return ""
 }
 
 // fields walks the mapping n, whose path is field, calling set for each
@@ -115,14 +136,7 @@ func (d *decoder) fields(n *yaml.Node, field string, keys []string, set func(key
 		k, v := n.Content[i], resolve(n.Content[i+1])
 		name := join(field, k.Value)
 		if !slices.Contains(keys, k.Value) {
-			hint := ""
-			if ours, ok := terraformNames[k.Value]; ok {
-				hint = "; stickylab writes " + ours
-				if slices.Contains(keys, ours) {
-					hint = "; did you mean " + ours + "?"
-				}
-			}
-			return d.fail(k, name, "unknown key; allowed: %s%s", strings.Join(keys, ", "), hint)
+			return d.fail(k, name, "unknown key; allowed: %s%s", strings.Join(keys, ", "), foreignHint(k.Value, keys))
 		}
 		if line, dup := seen[k.Value]; dup {
 			return d.fail(k, name, "given twice (first on line %d)", line)

@@ -1,6 +1,10 @@
 package listener
 
-import "testing"
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
 
 func TestWildcardMatch(t *testing.T) {
 	cases := []struct {
@@ -46,4 +50,57 @@ func TestWildcards(t *testing.T) {
 			t.Errorf("wildcards(%q): got %d, want %d", tc.pattern, got, tc.want)
 		}
 	}
+}
+
+// TestWildcardMatchAgainstRegexp compares wildcardMatch with the regular
+// expression each pattern stands for, over every pattern of up to four
+// characters from a*?\ and every subject of up to four from ab: the
+// backtracking must agree with a regexp engine everywhere.
+func TestWildcardMatchAgainstRegexp(t *testing.T) {
+	patterns := words("a*?\\", 4)
+	subjects := words("ab", 4)
+	for _, p := range patterns {
+		re := regexp.MustCompile(wildcardRegexp(p))
+		for _, s := range subjects {
+			if got, want := wildcardMatch(p, s, false), re.MatchString(s); got != want {
+				t.Errorf("wildcardMatch(%q, %q): got %v, want %v (as %s)", p, s, got, want, re)
+			}
+		}
+	}
+}
+
+// wildcardRegexp translates a pattern as ALB reads it, escapes included.
+func wildcardRegexp(p string) string {
+	var b strings.Builder
+	b.WriteString(`^(?s)`)
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\' && i+1 < len(p):
+			i++
+			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
+		case c == '*':
+			b.WriteString(".*")
+		case c == '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
+		}
+	}
+	b.WriteString("$")
+	return b.String()
+}
+
+// words returns every string of up to n characters from alphabet.
+func words(alphabet string, n int) []string {
+	out := []string{""}
+	for prev := out; n > 0; n-- {
+		var next []string
+		for _, w := range prev {
+			for _, c := range alphabet {
+				next = append(next, w+string(c))
+			}
+		}
+		out, prev = append(out, next...), next
+	}
+	return out
 }
