@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -94,10 +96,11 @@ func Parse(name string, data []byte) (*Config, error) {
 	// The groups first, whatever their place in the file, so that the
 	// listener's actions can be checked against them as they are read.
 	var listenerNode, groupsNode *yaml.Node
-	err := d.fields(root, "", topKeys, func(key string, v *yaml.Node) error {
-		if key == "listener" {
+	err := d.fields(root, "", withExtensions(root, topKeys), func(key string, v *yaml.Node) error {
+		switch key {
+		case "listener":
 			listenerNode = v
-		} else {
+		case "target_groups":
 			groupsNode = v
 		}
 		return nil
@@ -119,6 +122,23 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// withExtensions adds to keys the top-level keys of root that start with
+// x-: a place for YAML anchors that the rest of the file refers to, as in
+// docker compose files. Their values are read only where they are merged.
+func withExtensions(root *yaml.Node, keys []string) []string {
+	root = resolve(root)
+	if root.Kind != yaml.MappingNode {
+		return keys
+	}
+	all := slices.Clone(keys)
+	for i := 0; i < len(root.Content); i += 2 {
+		if k := root.Content[i].Value; strings.HasPrefix(k, "x-") {
+			all = append(all, k)
+		}
+	}
+	return all
 }
 
 // targetGroups decodes target_groups, names unique, into groups too.

@@ -199,3 +199,42 @@ func TestCertificateFilesRelativeToTheFile(t *testing.T) {
 	equal(t, "certificate", *c.Listener.Certificate, Certificate{CertFile: filepath.Join("conf", "tls", "cert.pem"), KeyFile: "/etc/key.pem"})
 	equal(t, "port", c.Listener.Port(), 8443)
 }
+
+// TestMergeKeys checks YAML merge keys: a mapping's own keys win over
+// merged ones, and a mistake in a merged value is reported where it is
+// written.
+func TestMergeKeys(t *testing.T) {
+	const listener = "listener: {default_action: {forward: {target_group: web}}}\n"
+	c, err := Parse("x.yaml", []byte(listener+`x-group: &group
+  targets: [http://127.0.0.1:9001]
+  algorithm: least_outstanding_requests
+target_groups:
+  - <<: *group
+    name: web
+    algorithm: round_robin
+  - <<: [*group]
+    name: api
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "own key wins", c.TargetGroup("web").Algorithm, RoundRobin)
+	equal(t, "merged key", c.TargetGroup("api").Algorithm, LeastOutstandingRequests)
+	equal(t, "merged targets", c.TargetGroup("api").Targets[0].URL.String(), "http://127.0.0.1:9001")
+
+	cases := []struct{ name, doc, want string }{
+		{"mistake in the merged mapping", "x-group: &group\n  targets: []\n  algorithm: random\ntarget_groups:\n  - <<: *group\n    name: web\n",
+			`x.yaml:4:14: target_groups[0].algorithm: "random" is not allowed; want round_robin, least_outstanding_requests or weighted_random`},
+		{"merge of a list", "x-targets: &targets [http://127.0.0.1:9001]\ntarget_groups:\n  - <<: *targets\n    name: web\n",
+			"x.yaml:4:5: target_groups[0].<<: want a mapping or a list of them to merge, such as *defaults"},
+		{"own key twice", "target_groups:\n  - {name: web, targets: [], name: api}\n",
+			"x.yaml:3:30: target_groups[0].name: given twice (first on line 3)"},
+		{"unknown top-level key without x-", "defaults: {}\n", "x.yaml:2:1: defaults: unknown key; allowed: listener, target_groups"},
+	}
+	for _, tc := range cases {
+		_, err := Parse("x.yaml", []byte(listener+tc.doc))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: Parse:\n got %v\nwant %s", tc.name, err, tc.want)
+		}
+	}
+}

@@ -124,29 +124,74 @@ func foreignHint(name string, keys []string) string {
 }
 
 // fields walks the mapping n, whose path is field, calling set for each
-// key in document order. A key not in keys, or given twice, is an error
-// that lists the keys allowed.
+// key in document order, then for the keys that YAML merge keys (<<: *name)
+// bring in and the mapping does not give itself. A key not in keys, or
+// given twice, is an error that lists the keys allowed.
 func (d *decoder) fields(n *yaml.Node, field string, keys []string, set func(key string, v *yaml.Node) error) error {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		return d.fail(n, field, "want a mapping with the keys %s", strings.Join(keys, ", "))
 	}
-	seen := make(map[string]int, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		name := join(field, k.Value)
-		if !slices.Contains(keys, k.Value) {
-			return d.fail(k, name, "unknown key; allowed: %s%s", strings.Join(keys, ", "), foreignHint(k.Value, keys))
+	pairs, err := d.pairs(n, field)
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]int, len(pairs))
+	for _, p := range pairs {
+		name := join(field, p.k.Value)
+		if !slices.Contains(keys, p.k.Value) {
+			return d.fail(p.k, name, "unknown key; allowed: %s%s", strings.Join(keys, ", "), foreignHint(p.k.Value, keys))
 		}
-		if line, dup := seen[k.Value]; dup {
-			return d.fail(k, name, "given twice (first on line %d)", line)
+		if line, dup := seen[p.k.Value]; dup {
+			if p.merged {
+				continue // the mapping's own key, or an earlier merge's, wins
+			}
+			return d.fail(p.k, name, "given twice (first on line %d)", line)
 		}
-		seen[k.Value] = k.Line
-		if err := set(k.Value, v); err != nil {
+		seen[p.k.Value] = p.k.Line
+		if err := set(p.k.Value, p.v); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pair is one key and value of a mapping; merged when a merge key
+// brought it in.
+type pair struct {
+	k, v   *yaml.Node
+	merged bool
+}
+
+// pairs returns the mapping n's own pairs, then those of the mappings its
+// merge keys name, in order.
+func (d *decoder) pairs(n *yaml.Node, field string) ([]pair, error) {
+	var own, merged []pair
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if k.ShortTag() != "!!merge" {
+			own = append(own, pair{k: k, v: v})
+			continue
+		}
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			src = resolve(src)
+			if src.Kind != yaml.MappingNode {
+				return nil, d.fail(k, join(field, "<<"), "want a mapping or a list of them to merge, such as *defaults")
+			}
+			more, err := d.pairs(src, field)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range more {
+				merged = append(merged, pair{k: p.k, v: p.v, merged: true})
+			}
+		}
+	}
+	return append(own, merged...), nil
 }
 
 // valueOf returns the value of key in the mapping n, or nil.
