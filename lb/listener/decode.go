@@ -244,7 +244,7 @@ func (d *decoder) integer(v *yaml.Node, field string, lo, hi int) (int, error) {
 // (90s, 5m, 1h30m), a number of days (7d), or a bare number of seconds as
 // ALB's API and Terraform write it (300).
 func (d *decoder) seconds(v *yaml.Node, field string, lo, hi time.Duration) (time.Duration, error) {
-	want := fmt.Sprintf("want a duration from %s to %s in whole seconds (e.g. 30s, 5m, 1h, 7d, or 300 for seconds)", seconds(lo), seconds(hi))
+	want := fmt.Sprintf("want a duration from %s to %s in whole seconds (e.g. 30s, 5m, 1h, 7d, or 300 for seconds)", fmtSeconds(lo), fmtSeconds(hi))
 	if v.Kind != yaml.ScalarNode {
 		return 0, d.fail(v, field, "%s", want)
 	}
@@ -261,9 +261,9 @@ func (d *decoder) seconds(v *yaml.Node, field string, lo, hi time.Duration) (tim
 	return dur, nil
 }
 
-// seconds writes a duration as ALB states its ranges: in seconds, or days
+// fmtSeconds writes a duration as ALB states its ranges: in seconds, or days
 // when it is whole days.
-func seconds(d time.Duration) string {
+func fmtSeconds(d time.Duration) string {
 	const day = 24 * time.Hour
 	if d >= day && d%day == 0 {
 		return fmt.Sprintf("%dd", d/day)

@@ -176,7 +176,7 @@ func (d *decoder) healthCheck(n *yaml.Node, field string) (HealthCheck, error) {
 		if at == nil {
 			at = resolve(n)
 		}
-		return HealthCheck{}, d.fail(at, join(field, "timeout"), "%s must be shorter than the interval %s (ALB's rule)", seconds(hc.Timeout), seconds(hc.Interval))
+		return HealthCheck{}, d.fail(at, join(field, "timeout"), "%s must be shorter than the interval %s (ALB's rule)", fmtSeconds(hc.Timeout), fmtSeconds(hc.Interval))
 	}
 	return hc, nil
 }
