@@ -54,6 +54,9 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(idle, "idle-timeout", "a session ends after this long without a request (1s to 168h)")
 	lifetime := newDuration(24*time.Hour, time.Minute, 365*24*time.Hour)
 	fs.Var(lifetime, "lifetime", "a session ends this long after it began, however active (1m to 8760h)")
+	migrateFrom := newChoice("", "memory")
+	fs.Var(migrateFrom, "migrate-from", "with -store redis: memory moves each session Redis lacks from this process's memory store to Redis on its first load, so a move to Redis logs nobody out (it matters after an in-place switch, PUT /admin/store)")
+	adminToken := fs.String("admin-token", "", "a secret that turns on PUT /admin/store, the in-place switch from memory to redis, for requests with the header Authorization: Bearer TOKEN; the lab passes one (in STICKYLAB_ADMIN_TOKEN); empty: no admin route")
 	cas := boolVar(fs, "cas", true, "compare-and-set on every session write (memory, redis); false: last writer wins and a session's requests are no longer serialised, so concurrent changes are lost, as with the usual gorilla stores: for the lesson on lost updates only")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
@@ -67,11 +70,14 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, _, err := splitListenAddr("app", "listen", *listen); err != nil {
 		return err
 	}
+	if migrateFrom.value != "" && store.value != "redis" {
+		return badValue("app", "migrate-from", migrateFrom.value, "only with -store redis")
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	// The Redis URL is checked before the session key, whose warning
 	// would otherwise come before the error that stops the program.
 	var rc redis.UniversalClient
-	if store.value == "redis" {
+	if store.value == "redis" || *adminToken != "" {
 		// go-redis logs dial failures through a process-wide logger; route
 		// them to ours at debug level, since every request that fails for
 		// them is already answered 503 and logged by the app.
@@ -80,6 +86,11 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if rc, err = newRedisClient("app", *redisURL); err != nil {
 			return err
 		}
+	}
+	if store.value != "redis" && rc != nil {
+		// Parsed only, for an in-place switch, which makes its own.
+		rc.Close()
+		rc = nil
 	}
 	closeClient := func() {
 		if rc != nil {
@@ -110,35 +121,19 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !*cas {
 		log.Warn("app: -cas=false: compare-and-set is off; concurrent changes to one session overwrite each other (lost updates). For the lesson on lost updates only")
 	}
-	var st interface {
-		app.Store
-		Close() error
+	stores := &appStores{redisURL: *redisURL, keys: keys, cfg: scfg}
+	st, err := stores.open(store.value, migrateFrom.value, rc)
+	// Closed in reverse order of opening, after the server has shut down.
+	defer stores.close()
+	if err != nil {
+		return err
 	}
-	switch store.value {
-	case "cookie":
-		st, err = sessionstore.NewCookie(keys, scfg)
-		if err != nil {
-			return fmt.Errorf("app: cookie store: %w", err)
-		}
-	case "redis":
-		st, err = sessionstore.NewRedis(rc, keys, scfg)
-		if err != nil {
-			closeClient()
-			return fmt.Errorf("app: redis store: %w", err)
-		}
-	default:
-		st, err = sessionstore.NewMemory(keys, scfg)
-		if err != nil {
-			return fmt.Errorf("app: memory store: %w", err)
-		}
-	}
-	// Closed in reverse order of start, after the server has shut down.
-	defer func() {
-		st.Close()
-		closeClient()
-	}()
 
-	a, err := app.New(app.Config{Name: *name, CookieName: *cookieName, Logger: log, Registry: reg, NoSessionLock: !*cas}, st)
+	acfg := app.Config{Name: *name, CookieName: *cookieName, Logger: log, Registry: reg, NoSessionLock: !*cas}
+	if *adminToken != "" {
+		acfg.AdminToken, acfg.SwitchStore = *adminToken, stores.switchStore
+	}
+	a, err := app.New(acfg, st)
 	if err != nil {
 		return err
 	}

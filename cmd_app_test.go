@@ -34,6 +34,8 @@ func TestAppFlagErrors(t *testing.T) {
 		{"name with a space", nil, []string{"-name", "app 1"}, `invalid value "app 1" for -name`},
 		{"empty session key", nil, []string{"-session-key", "k1,,k2"}, "invalid value for -session-key (not repeated: it may be secret): key 2 is empty"},
 		{"bad redis URL", nil, []string{"-store", "redis", "-redis-url", "http://127.0.0.1:6379"}, `invalid value for -redis-url (not repeated: it may be secret): sessionstore: redis URL: scheme "http" not supported`},
+		{"migrate from memory to memory", nil, []string{"-migrate-from", "memory"}, `invalid value "memory" for -migrate-from: only with -store redis`},
+		{"migrate from disk", nil, []string{"-store", "redis", "-migrate-from", "disk"}, `invalid value "disk" for -migrate-from: must be one of memory`},
 		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
 		{"listen port out of range", nil, []string{"-listen", ":70000"}, `invalid value ":70000" for -listen`},
 		{"bad parent PID", map[string]string{lab.ParentPIDEnv: "lab"}, nil, `invalid value "lab" for ` + lab.ParentPIDEnv},
@@ -88,6 +90,9 @@ func TestAppRuns(t *testing.T) {
 		}, []string{"-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", ""},
 		{"cookie store", func(*testing.T) map[string]string { return nil },
 			[]string{"-store", "cookie", "-session-key", "a-long-enough-lab-secret-0123456789"}, "cookie", ""},
+		{"redis migrating from memory", func(t *testing.T) map[string]string {
+			return map[string]string{"STICKYLAB_REDIS_URL": "redis://" + miniredis.RunT(t).Addr() + "/0"}
+		}, []string{"-store", "redis", "-migrate-from", "memory", "-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", ""},
 		{"compare-and-set off", func(*testing.T) map[string]string { return nil },
 			[]string{"-cas=false", "-session-key", "a-long-enough-lab-secret-0123456789"}, "memory", "-cas=false: compare-and-set is off"},
 		{"memory with a random key", func(*testing.T) map[string]string { return nil }, nil, "memory",

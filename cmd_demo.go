@@ -31,6 +31,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	store := newChoice("memory", "memory", "redis", "cookie")
 	fs.Var(store, "store", "where the instances keep sessions: memory (each its own, the blog's setup), redis, or cookie (in the browser's cookie, encrypted: no server state)")
 	redisURL := fs.String("redis-url", "", "Redis for -store redis (redis://host:port/db); empty: an embedded Redis on a free loopback port")
+	migrateFrom := newChoice("", "memory")
+	fs.Var(migrateFrom, "migrate-from", "with -store redis: memory starts the instances with -migrate-from memory (see stickylab app -h); to move a running lab from memory to redis without logging anyone out, use PUT /api/store {\"store\":\"redis\",\"migrate\":true}")
 	cas := boolVar(fs, "cas", true, "the instances' compare-and-set on session writes; false: last writer wins, for the lesson on lost updates only (each instance warns at start)")
 	verbose := boolVar(fs, "verbose", false, "also log the instances' output and the balancer's log lines to stderr")
 	bf := balancerFlags(fs, demoLBDefaults())
@@ -39,6 +41,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := checkListeners("demo", *listen, *admin); err != nil {
 		return err
+	}
+	if migrateFrom.value != "" && store.value != "redis" {
+		return badValue("demo", "migrate-from", migrateFrom.value, "only with -store redis")
 	}
 	bcfg, err := bf.config("demo")
 	if err != nil {
@@ -58,8 +63,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	err = lab.RunDemo(ctx, lab.DemoConfig{
 		Listen: *listen, Admin: *admin, Instances: instances.value, Store: store.value, RedisURL: *redisURL,
-		LastWriterWins: !*cas,
-		Balancer:       bcfg, Out: stdout,
+		LastWriterWins: !*cas, MigrateFrom: migrateFrom.value,
+		Balancer: bcfg, Out: stdout,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	})
 	return lbConfigError("demo", err)

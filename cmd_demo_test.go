@@ -26,6 +26,7 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		want string
 	}{
 		{"demo bad store", runDemo, []string{"-store", "postgres"}, nil, `invalid value "postgres" for -store: must be one of memory, redis, cookie`},
+		{"demo migrate without redis", runDemo, []string{"-migrate-from", "memory"}, nil, `invalid value "memory" for -migrate-from: only with -store redis`},
 		{"demo bad sticky", runDemo, []string{"-sticky", "cookie"}, nil, "-sticky: must be one of none, duration, app"},
 		{"demo reserved app cookie", runDemo, []string{"-app-cookie", "AWSALBAPP-1"}, nil, "-app-cookie"},
 		{"demo no instances", runDemo, []string{"-instances", "0"}, nil, "-instances: must be from 1 to 9"},

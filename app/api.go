@@ -68,7 +68,7 @@ func (a *App) answer(w http.ResponseWriter, r *http.Request, s *sessions.Session
 func (a *App) login(user string) func(*sessions.Session) error {
 	return func(s *sessions.Session) error {
 		s.Values[keyUser] = user
-		a.store.Renew(s)
+		renew(s)
 		return nil
 	}
 }

@@ -17,6 +17,7 @@
 //	GET  /healthz       200 while the process serves (liveness)
 //	GET  /readyz        200 when the store answers a ping, else 503 (readiness)
 //	GET  /metrics       Prometheus metrics of the app's registry
+//	PUT  /admin/store   {"store":"redis","migrate":true} with the admin token: the in-place switch (switch.go)
 //
 // Every view of the page and every GET /api/session counts one visit; posts,
 // probes and scrapes do not. A session is stored only once it holds a login
@@ -39,6 +40,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -106,6 +109,19 @@ type Config struct {
 	// (sessionstore.Config.LastWriterWins), two tabs overwrite each other's
 	// changes. For the lab's lesson on lost updates only. Default false.
 	NoSessionLock bool
+
+	// AdminToken turns on PUT /admin/store, the in-place store switch
+	// (switch.go), for requests that carry it as "Authorization: Bearer
+	// TOKEN". Trust: the route is on the public listener, behind the
+	// balancer; the token alone keeps clients out, so make it long and
+	// random. Empty (the default): no such route (404).
+	AdminToken string
+
+	// SwitchStore opens the store that PUT /admin/store asks for, from the
+	// store in use (a memory store: its sessions are what a migrating store
+	// moves). It should check that the new store answers. Nil: the route
+	// answers 409.
+	SwitchStore func(ctx context.Context, req StoreSwitch, current Store) (Store, error)
 }
 
 // DefaultCookieName is the session cookie name when Config.CookieName is empty.
@@ -123,13 +139,16 @@ type App struct {
 	name         string
 	color        string
 	cookieName   string
-	store        Store
+	store        atomic.Pointer[storeRef] // swapped by an in-place switch (switch.go)
 	log          *slog.Logger
 	registry     *prometheus.Registry
 	storeTimeout time.Duration
 	metrics      *httpMetrics
 	views        *views
 	locks        *sessionLocks // nil: Config.NoSessionLock
+	adminToken   string
+	switchTo     func(ctx context.Context, req StoreSwitch, current Store) (Store, error)
+	switchMu     sync.Mutex // serialises in-place switches
 	handler      http.Handler
 }
 
@@ -152,11 +171,13 @@ func New(cfg Config, store Store) (*App, error) {
 		name:         name,
 		color:        palette.Color(name),
 		cookieName:   cmp.Or(cfg.CookieName, DefaultCookieName),
-		store:        store,
 		log:          cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		registry:     cfg.Registry,
 		storeTimeout: cmp.Or(cfg.StoreTimeout, defaultStoreTimeout),
+		adminToken:   cfg.AdminToken,
+		switchTo:     cfg.SwitchStore,
 	}
+	a.store.Store(&storeRef{store})
 	if !cfg.NoSessionLock {
 		a.locks = newSessionLocks()
 	}
@@ -204,6 +225,9 @@ func (a *App) routes() http.Handler {
 		r.Post("/api/logout", a.apiLogout)
 		r.Post("/api/cart", a.apiCart)
 	})
+	if a.adminToken != "" {
+		r.Put("/admin/store", a.switchStore)
+	}
 	r.Get("/", a.page)
 	r.Get("/api/session", a.apiSession)
 	r.Get("/healthz", a.healthz)

@@ -19,10 +19,10 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), a.storeTimeout)
 	defer cancel()
-	if err := a.store.Ping(ctx); err != nil {
+	if err := a.currentStore().Ping(ctx); err != nil {
 		a.log.LogAttrs(r.Context(), slog.LevelWarn, "not ready: session store ping failed", slog.Any("err", err))
 		a.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": msgStoreUnavailable})
 		return
 	}
-	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready", "instance": a.name, "store": a.store.Mode()})
+	a.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready", "instance": a.name, "store": a.currentStore().Mode()})
 }

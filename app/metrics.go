@@ -16,6 +16,7 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	info     *prometheus.GaugeVec
 }
 
 func newHTTPMetrics(reg prometheus.Registerer, instance, store string) (*httpMetrics, error) {
@@ -30,18 +31,23 @@ func newHTTPMetrics(reg prometheus.Registerer, instance, store string) (*httpMet
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method"}),
 	}
-	info := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "stickylab_app_info",
-		Help:        "Always 1; its labels name the instance and its session store mode.",
-		ConstLabels: prometheus.Labels{"instance_name": instance, "store": store},
-	})
-	info.Set(1)
-	for _, c := range []prometheus.Collector{m.requests, m.latency, info} {
+	m.info = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "stickylab_app_info",
+		Help: "Always 1; its labels name the instance and its session store mode.",
+	}, []string{"instance_name", "store"})
+	m.setStore(instance, store)
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.info} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// setStore makes stickylab_app_info name store, after an in-place switch.
+func (m *httpMetrics) setStore(instance, store string) {
+	m.info.Reset()
+	m.info.WithLabelValues(instance, store).Set(1)
 }
 
 // observe counts, times and logs every request, one log line each: debug

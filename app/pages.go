@@ -29,7 +29,7 @@ func (a *App) page(w http.ResponseWriter, r *http.Request) {
 		Balancer:    balancer,
 		Session:     view,
 		Stored:      s.ID != "",
-		Shared:      a.store.Mode() != "memory",
+		Shared:      a.currentStore().Mode() != "memory",
 		Fingerprint: fingerprint(s),
 		MaxLen:      maxTextLen,
 	})

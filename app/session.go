@@ -37,7 +37,7 @@ func (a *App) viewOf(s *sessions.Session) sessionView {
 	u := sessionUser(s)
 	return sessionView{
 		Instance: a.name,
-		Store:    a.store.Mode(),
+		Store:    a.currentStore().Mode(),
 		LoggedIn: u != "",
 		User:     u,
 		Visits:   sessionVisits(s),

@@ -47,8 +47,11 @@ func (a *App) update(w http.ResponseWriter, r *http.Request, change func(*sessio
 	}
 	defer unlock()
 
+	// One store for the whole update, even if an in-place switch happens
+	// meanwhile: a session is saved by the store that loaded it.
+	store := a.currentStore()
 	for attempt := 1; ; attempt++ {
-		s, err := a.store.New(r, a.cookieName)
+		s, err := store.New(r, a.cookieName)
 		if err != nil {
 			return nil, fmt.Errorf("load session: %w", err)
 		}
@@ -57,7 +60,7 @@ func (a *App) update(w http.ResponseWriter, r *http.Request, change func(*sessio
 		}
 		a.adoptVisits(r, s)
 		setCookieOptions(r, s)
-		err = a.store.Save(r, w, s)
+		err = store.Save(r, w, s)
 		if err == nil {
 			a.dropVisitsCookie(w, r, s)
 			return s, nil

@@ -22,7 +22,8 @@ const restartTimeout = 30 * time.Second
 //	GET  /api/instances                {"store": "memory", "instances": [Instance...]}
 //	POST /api/instances/{name}/kill    SIGKILL: 200 and the instance; 404 unknown name; 409 not running
 //	POST /api/instances/{name}/restart start again, a new process, on the same port: 200 and the instance
-//	PUT  /api/store                    {"store": "redis"} (or memory, cookie): restart every instance with that store
+//	PUT  /api/store                    {"store": "redis"} (or memory, cookie): restart every instance with that store;
+//	                                   {"store": "redis", "migrate": true}: switch every memory instance in place, nobody logged out
 //
 // Errors are JSON {"error": "..."} with a message for people, never
 // internals. Like the rest of the admin API it has no authentication: it
@@ -79,7 +80,8 @@ func (h instanceAPI) restart(w http.ResponseWriter, r *http.Request) {
 
 func (h instanceAPI) setStore(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Store string `json:"store"`
+		Store   string `json:"store"`
+		Migrate bool   `json:"migrate"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
 	dec.DisallowUnknownFields()
@@ -91,9 +93,17 @@ func (h instanceAPI) setStore(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Error(w, http.StatusBadRequest, fmt.Sprintf("store %q: must be memory, redis or cookie", body.Store))
 		return
 	}
+	if body.Migrate && body.Store != "redis" {
+		jsonhttp.Error(w, http.StatusBadRequest, `migrate moves sessions from memory to redis: use {"store": "redis", "migrate": true}`)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), restartTimeout*time.Duration(len(h.fleet.list)))
 	defer cancel()
-	if err := h.fleet.SetStore(ctx, body.Store); err != nil {
+	switchStore := h.fleet.SetStore
+	if body.Migrate {
+		switchStore = func(ctx context.Context, _ string) error { return h.fleet.MigrateToRedis(ctx) }
+	}
+	if err := switchStore(ctx, body.Store); err != nil {
 		if errors.Is(err, ErrFleetStopped) {
 			jsonhttp.Error(w, http.StatusServiceUnavailable, "the demo is stopping")
 			return

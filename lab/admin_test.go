@@ -68,6 +68,9 @@ func TestInstanceRoutes(t *testing.T) {
 		{"store bad json", "PUT", "/api/store", "{", 400, "", "", "body must be JSON", false},
 		{"store unknown field", "PUT", "/api/store", `{"mode":"redis"}`, 400, "", "", "body must be JSON", false},
 		{"store bad value", "PUT", "/api/store", `{"store":"disk"}`, 400, "", "", `store "disk": must be memory, redis or cookie`, false},
+		{"migrate to cookie", "PUT", "/api/store", `{"store":"cookie","migrate":true}`, 400, "", "", `migrate moves sessions from memory to redis`, false},
+		{"store redis in place", "PUT", "/api/store", `{"store":"redis","migrate":true}`, 200, "", "redis", "", true},
+		{"store memory", "PUT", "/api/store", `{"store":"memory"}`, 200, "", "memory", "", true},
 		{"store redis", "PUT", "/api/store", `{"store":"redis"}`, 200, "", "redis", "", true},
 		{"list", "GET", "/api/instances", "", 200, "", "redis", "", true},
 	}

@@ -91,6 +91,7 @@ func writeBanner(w io.Writer, b banner) {
 		fmt.Fprintf(&s, "  Then compare: curl -s -X PUT -d '{\"store\":\"memory\"}' %s/api/store (restarts every instance).\n", admin)
 	} else {
 		fmt.Fprintf(&s, "  Then run again with -store redis, or switch now: curl -s -X PUT -d '{\"store\":\"redis\"}' %s/api/store\n", admin)
+		fmt.Fprintf(&s, "  (that restarts every instance and logs everyone out; add \"migrate\":true to switch in place and log nobody out)\n")
 	}
 	s.WriteString("  Ctrl-C stops everything.\n\nWhat happens, one line per event:\n")
 	io.WriteString(w, s.String())

@@ -36,11 +36,14 @@ func TestBannerWording(t *testing.T) {
 		want, not    []string
 	}{
 		{"memory on loopback", "127.0.0.1:8080", "127.0.0.1:8081", "memory",
-			[]string{"http://127.0.0.1:8080/ ", "http://127.0.0.1:8081/api/instances/app-1/restart", "bring it back, empty", "the session died with the instance"},
+			[]string{"http://127.0.0.1:8080/ ", "http://127.0.0.1:8081/api/instances/app-1/restart", "bring it back, empty", "the session died with the instance", `"migrate":true`},
 			[]string{"still in redis"}},
 		{"redis on every interface", "[::]:8080", "0.0.0.0:8081", "redis",
 			[]string{"http://127.0.0.1:8080/ ", "http://127.0.0.1:8081/api/instances/app-1/restart", "its sessions still in redis", "still logged in"},
 			[]string{"[::]", "0.0.0.0", "empty"}},
+		{"cookie", "127.0.0.1:8080", "127.0.0.1:8081", "cookie",
+			[]string{"still logged in, the session lives in your cookie", "it never held a session"},
+			[]string{"empty", "died with the instance"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

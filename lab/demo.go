@@ -29,6 +29,9 @@ type DemoConfig struct {
 	// LastWriterWins starts every instance with -cas=false: compare-and-set
 	// off, for the lesson on lost updates only.
 	LastWriterWins bool
+	// MigrateFrom, "memory" with the redis store, starts every instance
+	// with -migrate-from memory. Empty: none.
+	MigrateFrom string
 	// RedisURL is the Redis of the redis store. Empty: an embedded Redis
 	// on a free loopback port, started even with the memory store so that
 	// PUT /api/store can switch at run time.
@@ -99,6 +102,9 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	var appArgs []string
 	if cfg.LastWriterWins {
 		appArgs = append(appArgs, "-cas=false")
+	}
+	if cfg.MigrateFrom != "" {
+		appArgs = append(appArgs, "-migrate-from", cfg.MigrateFrom)
 	}
 	fleet, err := NewFleet(FleetConfig{
 		Binary: cfg.Binary, Instances: cfg.Instances, Store: cfg.Store, RedisURL: redisURL,

@@ -100,14 +100,24 @@ func (d *demoProcess) await(t *testing.T, want string, each func(string)) string
 
 func (d *demoProcess) post(t *testing.T, path string) {
 	t.Helper()
-	resp, err := http.Post(d.admin+path, "", nil)
+	d.send(t, http.MethodPost, path, "")
+}
+
+// send sends body to the admin API's path and fails t unless it gets a 200.
+func (d *demoProcess) send(t *testing.T, method, path, body string) {
+	t.Helper()
+	req, err := http.NewRequest(method, d.admin+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: got %s %s, want 200", path, resp.Status, body)
+		t.Fatalf("%s %s: got %s %s, want 200", method, path, resp.Status, answer)
 	}
 }
 
@@ -193,18 +203,21 @@ func TestDemoStopsOnSignal(t *testing.T) {
 }
 
 // The tutorial's first lesson through the demo: log in, kill the instance
-// that answers, ask again.
+// that answers, ask again. With switchTo, the store is switched through the
+// admin API after the login, before the kill.
 func TestDemoKillServingInstance(t *testing.T) {
 	cases := []struct {
-		store        string
+		name, store  string
+		switchTo     string
 		wantLoggedIn bool
 	}{
-		{"memory", false},
-		{"redis", true},
-		{"cookie", true},
+		{"memory", "memory", "", false},
+		{"redis", "redis", "", true},
+		{"cookie", "cookie", "", true},
+		{"memory switched to redis in place", "memory", `{"store":"redis","migrate":true}`, true},
 	}
 	for _, c := range cases {
-		t.Run(c.store, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			d := startDemo(t, "-store", c.store)
 			jar, _ := cookiejar.New(nil)
 			client := &http.Client{Jar: jar, Timeout: 5 * time.Second}
@@ -226,6 +239,12 @@ func TestDemoKillServingInstance(t *testing.T) {
 			first := session("POST", "/api/login", `{"username":"ada"}`)
 			if s := session("GET", "/api/session", ""); !s.LoggedIn || s.Instance != first.Instance {
 				t.Fatalf("after login: %+v, want logged in on %s (sticky)", s, first.Instance)
+			}
+			if c.switchTo != "" {
+				d.send(t, http.MethodPut, "/api/store", c.switchTo)
+				if s := session("GET", "/api/session", ""); !s.LoggedIn || s.Instance != first.Instance {
+					t.Fatalf("after the switch: %+v, want still logged in on %s", s, first.Instance)
+				}
 			}
 			d.post(t, "/api/instances/"+first.Instance+"/kill")
 			after := session("GET", "/api/session", "")

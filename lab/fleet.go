@@ -3,13 +3,16 @@ package lab
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -76,6 +79,11 @@ type Fleet struct {
 	health *http.Client
 	list   []*instance // sorted by name, fixed by NewFleet
 
+	// adminToken lets the fleet, and only it, call each instance's
+	// PUT /admin/store (the in-place switch); random per fleet, handed over
+	// in the environment like the session key.
+	adminToken string
+
 	mu      sync.Mutex // protects store and stopped
 	store   string
 	stopped bool
@@ -109,6 +117,8 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		spawn:  newSpawner(),
 		health: &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 		store:  cfg.Store,
+		// The same shape as the session key: 32 random bytes, printable.
+		adminToken: newSessionKey(),
 	}
 	for i, port := range ports {
 		f.list = append(f.list, &instance{
@@ -248,6 +258,62 @@ func (f *Fleet) SetStore(ctx context.Context, store string) error {
 		if _, err := f.Restart(ctx, in.name); err != nil {
 			return fmt.Errorf("set store: %w", err)
 		}
+	}
+	return nil
+}
+
+// MigrateToRedis switches every running instance on the memory store to
+// Redis in place, without a restart: each reads Redis first and its own
+// memory second, moving each session it finds in memory to Redis, so that
+// nobody is logged out (compare SetStore, which restarts them and loses their
+// memory). It calls each instance's PUT /admin/store with the fleet's admin
+// token. An instance that is not running starts on Redis when restarted.
+func (f *Fleet) MigrateToRedis(ctx context.Context) error {
+	if f.cfg.RedisURL == "" {
+		return errors.New("migrate to redis: no redis url")
+	}
+	if f.isStopped() {
+		return fmt.Errorf("migrate to redis: %w", ErrFleetStopped)
+	}
+	f.mu.Lock()
+	f.store = "redis"
+	f.mu.Unlock()
+	err := f.each(func(in *instance) error {
+		snap := in.snapshot()
+		if !snap.Alive() || snap.Store != "memory" {
+			return nil
+		}
+		if err := f.switchInPlace(ctx, snap.URL); err != nil {
+			return fmt.Errorf("%s: %w", in.name, err)
+		}
+		in.mu.Lock()
+		in.store = "redis"
+		in.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("migrate to redis: %w", err)
+	}
+	return nil
+}
+
+// switchInPlace asks the instance at url to switch to Redis, migrating.
+func (f *Fleet) switchInPlace(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url+"/admin/store", strings.NewReader(`{"store":"redis","migrate":true}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+f.adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.NewDecoder(io.LimitReader(resp.Body, 1<<10)).Decode(&e)
+		return fmt.Errorf("switch refused: %s: %s", resp.Status, e.Error)
 	}
 	return nil
 }

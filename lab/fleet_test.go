@@ -31,6 +31,18 @@ func testFleet(t *testing.T, cfg FleetConfig) *Fleet {
 	return f
 }
 
+// redisFleet starts an embedded Redis and a fleet of two memory instances
+// that know it and share a session key, both stopped when t ends.
+func redisFleet(t *testing.T) (*Fleet, *EmbeddedRedis) {
+	t.Helper()
+	r, err := StartRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return testFleet(t, FleetConfig{Instances: 2, RedisURL: r.URL(), SessionKey: newSessionKey(), CookieName: AppCookie}), r
+}
+
 // servedBy asks url's /api/session which instance answers.
 func servedBy(t *testing.T, url string) (string, error) {
 	t.Helper()
@@ -203,12 +215,7 @@ func TestFleetStartFailureShowsOutput(t *testing.T) {
 // With the redis store and the fleet's shared session key, a session made
 // on one instance is known to the other; with memory, it is not.
 func TestFleetSetStoreSharesSessions(t *testing.T) {
-	r, err := StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	f := testFleet(t, FleetConfig{Instances: 2, RedisURL: r.URL(), SessionKey: newSessionKey(), CookieName: AppCookie})
+	f, r := redisFleet(t)
 	before := f.Instances()
 
 	loggedInOnApp2 := func() bool {
@@ -270,5 +277,66 @@ func TestFleetSetStoreSharesSessions(t *testing.T) {
 	}
 	if r.Keys() == 0 {
 		t.Errorf("redis store: no key in redis after a login")
+	}
+}
+
+// TestFleetSwitchToRedis compares the two ways from memory to Redis with
+// real processes: the restart switch (SetStore) logs out the users of the
+// memory store, since their sessions die with the processes; the in-place
+// switch (MigrateToRedis) restarts nothing, logs nobody out, and from then on
+// every instance knows every user.
+func TestFleetSwitchToRedis(t *testing.T) {
+	tests := []struct {
+		name          string
+		switchTo      func(f *Fleet) error
+		wantLoggedIn  bool
+		wantRestarted bool
+	}{
+		{"restart switch", func(f *Fleet) error { return f.SetStore(context.Background(), "redis") }, false, true},
+		{"in-place switch", func(f *Fleet) error { return f.MigrateToRedis(context.Background()) }, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _ := redisFleet(t)
+			before := f.Instances()
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Jar: jar, Timeout: 5 * time.Second}
+			session := func(url string) (instance string, loggedIn bool) {
+				t.Helper()
+				resp, err := c.Get(url + "/api/session")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var s struct {
+					Instance string `json:"instance"`
+					User     string `json:"user"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+					t.Fatal(err)
+				}
+				return s.Instance, s.User == "ada"
+			}
+			resp, err := c.Post(before[0].URL+"/api/login", "application/json", strings.NewReader(`{"username":"ada"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+
+			if err := tc.switchTo(f); err != nil {
+				t.Fatalf("switch: %v", err)
+			}
+			for i, in := range f.Instances() {
+				if restarted := in.PID != before[i].PID; in.Store != "redis" || in.State != StateRunning || restarted != tc.wantRestarted {
+					t.Errorf("%s after the switch: store %s, state %s, restarted %v; want redis, running, restarted %v", in.Name, in.Store, in.State, restarted, tc.wantRestarted)
+				}
+			}
+			if _, loggedIn := session(before[0].URL); loggedIn != tc.wantLoggedIn {
+				t.Errorf("ada on app-1 after the switch: got logged in %v, want %v", loggedIn, tc.wantLoggedIn)
+			}
+			if name, loggedIn := session(before[1].URL); name != "app-2" || loggedIn != tc.wantLoggedIn {
+				t.Errorf("ada on app-2 after the switch: got %s logged in %v, want app-2 logged in %v", name, loggedIn, tc.wantLoggedIn)
+			}
+		})
 	}
 }

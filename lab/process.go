@@ -17,7 +17,8 @@ import (
 func (f *Fleet) start(ctx context.Context, in *instance) error {
 	store := f.Store()
 	args := []string{"app", "-listen", "127.0.0.1:" + strconv.Itoa(in.port), "-name", in.name, "-store", store}
-	if store == "redis" {
+	if f.cfg.RedisURL != "" {
+		// Also for memory: an in-place switch (MigrateToRedis) needs it.
 		args = append(args, "-redis-url", f.cfg.RedisURL)
 	}
 	if f.cfg.CookieName != "" {
@@ -132,6 +133,7 @@ func (f *Fleet) env() []string {
 	if f.cfg.SessionKey != "" {
 		env = append(env, "STICKYLAB_SESSION_KEY="+f.cfg.SessionKey)
 	}
+	env = append(env, "STICKYLAB_ADMIN_TOKEN="+f.adminToken)
 	if watchParent {
 		env = append(env, ParentPIDEnv+"="+strconv.Itoa(os.Getpid()))
 	}

@@ -154,7 +154,7 @@ func newRedisEnv(t *testing.T, client redis.UniversalClient, cfg Config, clk *fa
 		t.Fatalf("NewRedis: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	be := s.be.(*redisBackend)
+	key := func(id string) string { return s.cfg.KeyPrefix + hashID(id) } // also under a migrating backend
 	return &env{
 		store:  s,
 		st:     s,
@@ -163,14 +163,14 @@ func newRedisEnv(t *testing.T, client redis.UniversalClient, cfg Config, clk *fa
 		peek: func(t *testing.T, id string) ([]byte, time.Duration, bool) {
 			t.Helper()
 			ctx := context.Background()
-			v, err := client.Get(ctx, be.key(id)).Bytes()
+			v, err := client.Get(ctx, key(id)).Bytes()
 			if errors.Is(err, redis.Nil) {
 				return nil, 0, false
 			}
 			if err != nil {
 				t.Fatalf("peek: GET: %v", err)
 			}
-			ttl, err := client.PTTL(ctx, be.key(id)).Result()
+			ttl, err := client.PTTL(ctx, key(id)).Result()
 			if err != nil {
 				t.Fatalf("peek: PTTL: %v", err)
 			}

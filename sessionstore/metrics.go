@@ -14,7 +14,7 @@ import (
 //
 // Series (all prefixed stickylab_sessionstore_):
 //
-//	loads_total{store,result}      result: found, unknown (strict mode: a fresh session), none (no valid cookie)
+//	loads_total{store,result}      result: found, unknown (strict mode: a fresh session), none (no valid cookie), migrated (moved from Config.MigrateFrom; also counted as found)
 //	saves_total{store,result}      result: written, renewed, unchanged (no data written), empty (new and empty: nothing kept), deleted
 //	conflicts_total{store}         Saves that lost a compare-and-set race (ErrConflict)
 //	evictions_total{store,rank}    sessions a full memory store evicted to make room (Config.MaxSessions, Config.Rank)

@@ -22,7 +22,8 @@ import (
 // values none; renewal costs two (write the new key, then delete the old one
 // if nobody changed it). Every script touches one key, so Cluster is fine.
 //
-// keys sign the cookie, newest first, as for NewMemory.
+// keys sign the cookie, newest first, as for NewMemory. With
+// Config.MigrateFrom, a session Redis lacks is moved from that store.
 func NewRedis(client redis.UniversalClient, keys [][]byte, cfg Config) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("sessionstore: nil redis client")
@@ -38,6 +39,9 @@ func NewRedis(client redis.UniversalClient, keys [][]byte, cfg Config) (*Store, 
 		loadScript:   redis.NewScript(loadScriptSrc),
 		writeScript:  redis.NewScript(writeScriptSrc),
 		removeScript: redis.NewScript(removeScriptSrc),
+	}
+	if old := s.cfg.MigrateFrom; old != nil {
+		s.be = &migrating{to: s.be, from: old.be, moved: func() { s.cfg.Metrics.load(s.mode, "migrated") }}
 	}
 	return s, nil
 }

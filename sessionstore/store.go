@@ -72,6 +72,14 @@ type Config struct {
 	// false: compare-and-set.
 	LastWriterWins bool
 
+	// MigrateFrom is a store whose sessions move into this one: a session
+	// this store lacks is loaded from MigrateFrom, written here under the
+	// same ID and removed there, on its first load, so that a move (from
+	// this process's memory to Redis, say) logs nobody out. It must share
+	// this store's keys. It is not closed with this store. Each move counts
+	// as loads_total{result="migrated"}. Default nil: no migration.
+	MigrateFrom *Store
+
 	// Metrics receives counts and latencies; nil records nothing.
 	Metrics *Metrics
 
