@@ -64,6 +64,7 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 			IdleTimeout:       idleTimeout,
 			MaxHeaderBytes:    serverMaxHeaderBytes,
 			BaseContext:       func(net.Listener) context.Context { return adminBase },
+			ConnContext:       withAdminConn,
 			ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
 		}
 	}

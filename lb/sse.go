@@ -1,8 +1,10 @@
 package lb
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -12,6 +14,22 @@ import (
 // heartbeatInterval is how often an idle event stream gets a comment line,
 // so that proxies and browsers keep it open and a gone client is noticed.
 const heartbeatInterval = 15 * time.Second
+
+// streamSendBuffer is the kernel's send buffer of an event stream's
+// connection. Left to itself it grows to megabytes on a connection whose
+// client does not read, and the stream would go on encoding and writing
+// until all of that is full; with a small one, a stream that is not read
+// blocks after a few dozen kilobytes and costs nothing more.
+const streamSendBuffer = 32 << 10
+
+// adminConnKey is the context key of the admin connection a request came
+// on, for serveEvents.
+type adminConnKey struct{}
+
+// withAdminConn is the admin server's ConnContext: it keeps c in ctx.
+func withAdminConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, adminConnKey{}, c)
+}
 
 // streamInterval is the least time between two writes of an event stream:
 // under load a stream wakes and writes at most this often, whatever the
@@ -34,6 +52,9 @@ func (b *Balancer) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { b.events.leave(true, cursor) }()
+	if c, ok := r.Context().Value(adminConnKey{}).(*net.TCPConn); ok {
+		c.SetWriteBuffer(streamSendBuffer) // best effort: the stream works without it
+	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
