@@ -1,10 +1,13 @@
 package app
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gorilla/sessions"
 
 	"stickylab/sessionstore"
 )
@@ -105,5 +108,36 @@ func TestCookieStoreLogin(t *testing.T) {
 	page := c.do(http.MethodGet, srv.URL+"/", "", "")
 	if !strings.Contains(page.body, "sessions in your browser") {
 		t.Errorf("the page does not say that sessions are in the browser's cookie")
+	}
+}
+
+// visitCap is a store whose sessions stop fitting once they count more than
+// max visits, as a cookie-store session at the size limit does.
+type visitCap struct {
+	Store
+	max int
+}
+
+func (v visitCap) Save(r *http.Request, w http.ResponseWriter, s *sessions.Session) error {
+	if sessionVisits(s) > v.max {
+		return fmt.Errorf("visits: %w", sessionstore.ErrTooLarge)
+	}
+	return v.Store.Save(r, w, s)
+}
+
+// TestVisitAtSizeLimit: a session that one more visit would make too large
+// is still shown, page and API, with the visit not counted.
+func TestVisitAtSizeLimit(t *testing.T) {
+	srv := serve(t, "app-1", visitCap{newCookieStore(t), 3})
+	c := newClient(t)
+	c.postJSON(srv.URL+"/api/login", `{"username":"ada"}`, http.StatusOK)
+	for i := range 5 {
+		got := c.session(srv.URL)
+		if want := min(i+1, 3); got.User != "ada" || got.Visits != want {
+			t.Errorf("view %d: got user %q visits %d, want ada and %d", i+1, got.User, got.Visits, want)
+		}
+	}
+	if page := c.do(http.MethodGet, srv.URL+"/", "", ""); page.status != http.StatusOK {
+		t.Errorf("page at the limit: got status %d, want 200", page.status)
 	}
 }

@@ -1,10 +1,13 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/gorilla/sessions"
+
+	"stickylab/sessionstore"
 )
 
 // Anonymous visits cost the server nothing. A session is stored only once it
@@ -57,6 +60,12 @@ func (a *App) visit(w http.ResponseWriter, r *http.Request) (*sessions.Session, 
 		countVisit(s)
 		return nil
 	})
+	if errors.Is(err, sessionstore.ErrTooLarge) {
+		// A cookie-store session at the size limit: one more digit in the
+		// count would not fit. Show it as it is rather than refuse the page;
+		// the visit is not counted.
+		s, err = a.update(w, r, func(*sessions.Session) error { return nil })
+	}
 	if err != nil {
 		return nil, 0, err
 	}
