@@ -1,6 +1,10 @@
 // Package sessionstore provides gorilla/sessions stores that keep session
 // data on the server: in this process's memory (NewMemory) or in Redis
-// (NewRedis), behind one Store type that implements sessions.Store.
+// (NewRedis), behind one Store type that implements sessions.Store. A third
+// store, CookieStore (NewCookie), keeps the whole session, encrypted and
+// signed, in the client's cookie instead: no server state, at the cost of a
+// size limit (MaxCookieSize), of a logout that cannot revoke a copied
+// cookie, and of compare-and-set; its doc comment says what differs.
 //
 // # Design
 //
@@ -28,6 +32,9 @@
 //   - No lost updates: every write is a compare-and-set on the version that
 //     was loaded (a Lua script; the memory store does the same under its
 //     mutex). A lost race is ErrConflict: reload with New, re-apply, save.
+//     Config.LastWriterWins turns it off, for the lesson on lost updates.
+//   - Config.MigrateFrom moves a session a Redis store lacks from a memory
+//     store on its first load, so a move to Redis logs nobody out.
 //   - Renew gives the session a new ID at the next Save and deletes the old
 //     one (login, logout).
 //   - A failing backend is an error wrapping ErrUnavailable, never an empty
