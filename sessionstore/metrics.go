@@ -18,7 +18,7 @@ import (
 //	saves_total{store,result}      result: written, renewed, unchanged (no data written), empty (new and empty: nothing kept), deleted
 //	conflicts_total{store}         Saves that lost a compare-and-set race (ErrConflict)
 //	evictions_total{store,rank}    sessions a full memory store evicted to make room (Config.MaxSessions, Config.Rank)
-//	errors_total{store,op}         op: load, save, delete, ping (ErrUnavailable), decode (a stored record that is not ours)
+//	errors_total{store,op}         op: load, save, delete, ping (ErrUnavailable), decode (a stored record that is not ours), too_large (a cookie-store session refused: ErrTooLarge)
 //	backend_duration_seconds{store,op}  latency of backend calls; op: load, write, remove, ping
 type Metrics struct {
 	loads     *prometheus.CounterVec

@@ -233,7 +233,7 @@ func (s *CookieStore) Save(r *http.Request, w http.ResponseWriter, sess *session
 	}
 	c := sessions.NewCookie(sess.Name(), v, &opts)
 	if n := len(c.String()); n > MaxCookieSize {
-		s.cfg.Metrics.failure(s.Mode(), "save")
+		s.cfg.Metrics.failure(s.Mode(), "too_large")
 		return fmt.Errorf("%w: %d bytes, over %d", ErrTooLarge, n, MaxCookieSize)
 	}
 	http.SetCookie(w, c)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // cookieKind makes envs of the cookie store, with a simulated clock.
@@ -241,6 +242,30 @@ func TestCookieCasesNamed(t *testing.T) {
 		m := named.FindStringSubmatch(b.cookie)
 		if m == nil || !cases[m[1]] {
 			t.Errorf("%s: got cookie note %q, want it to end with (cookie case: NAME) of an existing case", b.name, b.cookie)
+		}
+	}
+}
+
+// TestCookieStoreMetrics counts a cookie store's loads, saves and size
+// refusals under store="cookie".
+func TestCookieStoreMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := newCookieStore(t, [][]byte{key1}, Config{Metrics: NewMetrics(reg)})
+	c, _ := stored(t, s, map[string]any{"user": "alice"})
+	sess := load(t, s, c)
+	sess.Values["cart"] = strings.Repeat("x", MaxCookieSize)
+	if _, err := save(s, sess); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v for a 4096-character value, want ErrTooLarge", err)
+	}
+	got := gathered(t, reg)
+	for series, want := range map[string]float64{
+		`loads_total{result="none",store="cookie"}`:    1,
+		`loads_total{result="found",store="cookie"}`:   1,
+		`saves_total{result="written",store="cookie"}`: 1,
+		`errors_total{op="too_large",store="cookie"}`:  1,
+	} {
+		if got[series] != want {
+			t.Errorf("got %s %v, want %v", series, got[series], want)
 		}
 	}
 }
