@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -48,6 +49,7 @@ func TestBrowserKill(t *testing.T) {
 	}{
 		{"memory", "duration", false, "dashboard.png", "app.png", "dashboard-killed.png"},
 		{"redis", "app", true, "", "", "dashboard-redis.png"},
+		{"cookie", "app", true, "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.store, func(t *testing.T) {
@@ -130,6 +132,47 @@ func TestBrowserKill(t *testing.T) {
 				t.Errorf("console: %s", e)
 			}
 		})
+	}
+}
+
+// TestBrowserMigrateInPlace: the dashboard's switch from memory to Redis in
+// place keeps the user logged in, restarts no process, and from then on a
+// kill of the instance that served them logs nobody out.
+func TestBrowserMigrateInPlace(t *testing.T) {
+	b := startBrowser(t)
+	addr := freeLoopbackAddr(t)
+	app := "http://" + addr
+	d := startDemo(t, "-listen", addr, "-instances", "2", "-store", "memory", "-sticky", "app")
+	ctx := b.ctx
+	runBrowser(t, ctx, chromedp.Navigate(d.admin+"/?app="+url.QueryEscape(app+"/")))
+	pollDashboard(t, ctx, `document.querySelectorAll('.card[data-state="healthy"][data-process="running"]').length === 2 &&
+		!document.getElementById('store-migrate').hidden`)
+	shopLogin(t, ctx, "ada", "tea")
+	served := frameText(t, ctx, "h1.instance")
+	pids := d.pids(t)
+
+	runBrowser(t, ctx, chromedp.Click(chromedp.CSS(`#store-migrate`)))
+	awaitDashboard(t, ctx, 3*browserStep, `document.querySelector('#store button[aria-pressed="true"]').dataset.store === 'redis' &&
+		document.getElementById('store-migrate').hidden`)
+	if got := d.pids(t); !slices.Equal(got, pids) {
+		t.Errorf("processes after the in-place switch: got pids %v, want %v (no restart)", got, pids)
+	}
+	reloadShop(t, ctx)
+	if user := frameText(t, ctx, ".user strong"); user != "ada" {
+		t.Fatalf("after the in-place switch: got user %q, want ada", user)
+	}
+	card := fmt.Sprintf(`.card[data-name=%q]`, served)
+	runBrowser(t, ctx, chromedp.Click(chromedp.CSS(card+" .btn.danger")))
+	pollDashboard(t, ctx, fmt.Sprintf(`document.querySelector('%s').dataset.process === 'killed'`, card))
+	reloadShop(t, ctx)
+	if now := frameText(t, ctx, "h1.instance"); now == served {
+		t.Fatalf("after killing %s the shop was served by it", served)
+	}
+	if user := frameText(t, ctx, ".user strong"); user != "ada" {
+		t.Errorf("after the switch and a kill: got user %q, want ada", user)
+	}
+	for _, e := range b.consoleErrors() {
+		t.Errorf("console: %s", e)
 	}
 }
 

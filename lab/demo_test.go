@@ -103,6 +103,25 @@ func (d *demoProcess) post(t *testing.T, path string) {
 	d.send(t, http.MethodPost, path, "")
 }
 
+// pids returns the instances' process IDs, from the admin API.
+func (d *demoProcess) pids(t *testing.T) []int {
+	t.Helper()
+	resp, err := http.Get(d.admin + "/api/instances")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct{ Instances []Instance }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatalf("GET /api/instances: %v", err)
+	}
+	var pids []int
+	for _, in := range list.Instances {
+		pids = append(pids, in.PID)
+	}
+	return pids
+}
+
 // send sends body to the admin API's path and fails t unless it gets a 200.
 func (d *demoProcess) send(t *testing.T, method, path, body string) {
 	t.Helper()

@@ -2,7 +2,9 @@
 // lb.Config.DashboardScript: the session store switch, and each instance's
 // process with its kill and restart button. It talks to the routes the lab
 // adds to the admin API (lab/admin.go): GET /api/instances,
-// POST /api/instances/{name}/kill and .../restart, PUT /api/store.
+// POST /api/instances/{name}/kill and .../restart, PUT /api/store (a restart
+// on another store, or {"store":"redis","migrate":true}: memory to Redis in
+// place, nobody logged out).
 'use strict';
 (() => {
   const { api, act, el, toast } = dashboard;
@@ -24,6 +26,7 @@
   const choices = {
     memory: 'Each instance keeps its sessions in its own memory: they die with it',
     redis: 'All instances share sessions in Redis: they survive an instance',
+    cookie: 'Each session, encrypted, in the browser\'s cookie: no instance keeps any, they survive an instance',
   };
   for (const [name, title] of Object.entries(choices)) {
     const b = el('button', '', name);
@@ -32,8 +35,15 @@
     b.title = title;
     seg.append(b);
   }
+  // The switch to Redis that logs nobody out: offered while on memory.
+  const migrate = el('button', 'btn go', 'Move to Redis in place');
+  migrate.type = 'button';
+  migrate.id = 'store-migrate';
+  migrate.title = 'Switch every instance to Redis without a restart: each session moves from memory to Redis on its next request, and nobody is logged out (the redis button restarts them: their memory is lost)';
+  migrate.hidden = true;
+  migrate.style.flex = 'none';
   const detail = el('span', 'detail');
-  row.append(seg, detail);
+  row.append(seg, migrate, detail);
   control.append(label, row);
   control.hidden = true; // until GET /api/instances says which store runs
   dashboard.addControl(control);
@@ -42,7 +52,11 @@
     store = s;
     control.hidden = false;
     for (const b of seg.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.store === s));
-    detail.textContent = s === 'redis' ? 'shared: they survive a kill' : 'per instance: they die with it';
+    migrate.hidden = s !== 'memory';
+    detail.textContent = {
+      redis: 'shared: they survive a kill',
+      cookie: 'in each browser: they survive a kill',
+    }[s] || 'per instance: they die with it';
   }
 
   seg.addEventListener('click', (e) => {
@@ -50,6 +64,11 @@
     if (!b || store === b.dataset.store) return;
     detail.textContent = 'restarting every instance…';
     act('store', b, b.textContent, () => api('PUT', '/api/store', { store: b.dataset.store }));
+  });
+
+  migrate.addEventListener('click', () => {
+    detail.textContent = 'switching every instance in place…';
+    act('store', migrate, migrate.textContent, () => api('PUT', '/api/store', { store: 'redis', migrate: true }));
   });
 
   // ---- Processes ------------------------------------------------------
@@ -96,7 +115,8 @@
       kill.className = up ? 'btn danger' : 'btn go';
       kill.title = up ? 'SIGKILL the process: its memory is gone'
         : store === 'redis' ? 'Start the process again on the same port: its sessions are still in Redis'
-          : 'Start the process again, empty, on the same port';
+          : store === 'cookie' ? 'Start the process again on the same port: it held no session'
+            : 'Start the process again, empty, on the same port';
     }
   });
 
