@@ -21,6 +21,7 @@ type banner struct {
 	lb           lb.Config
 	instances    []Instance
 	store        string
+	lwwNote      bool // -cas=false: say that compare-and-set is off
 }
 
 // LocalURL is the http URL, without a path, at which a browser on this
@@ -49,6 +50,9 @@ func writeBanner(w io.Writer, b banner) {
 	row("admin", admin+"/", "dashboard and admin API (targets, events, instances)")
 	row("redis", b.redis, where)
 	fmt.Fprintf(&s, "  %-11s %s\n", "store", describeStore(b.store))
+	if b.lwwNote {
+		fmt.Fprintf(&s, "  %-11s %s\n", "", "compare-and-set off (-cas=false): concurrent changes to one session are lost, last writer wins")
+	}
 	fmt.Fprintf(&s, "  %-11s %s\n", "stickiness", describeStickiness(b.stickiness))
 	fmt.Fprintf(&s, "  %-11s %s\n", "balancer", describeBalancer(b.lb))
 	fmt.Fprintf(&s, "  %-11s %s\n", "health", describeHealth(b.lb))

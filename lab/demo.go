@@ -158,6 +158,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		proxy: proxyLn.Addr().String(), admin: adminLn.Addr().String(),
 		redis: redisURL, embedded: embedded != nil,
 		stickiness: bal.Stickiness(), lb: bcfg, instances: fleet.Instances(), store: fleet.Store(),
+		lwwNote: cfg.LastWriterWins,
 	})
 	n.start()
 

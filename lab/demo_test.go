@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,7 @@ type demoProcess struct {
 	waitErr error         // how it ended, set before exited closes
 	admin   string        // admin API base URL, from the banner
 	app     string        // the balancer's base URL, from the banner
+	banner  string        // the banner, up to "What happens"
 }
 
 // startDemo starts the demo binary and waits for the end of its banner.
@@ -70,6 +72,7 @@ func startDemo(t *testing.T, args ...string) *demoProcess {
 	if d.admin == "" || d.app == "" {
 		t.Fatalf("no app or admin URL in the banner:\n%s", banner)
 	}
+	d.banner = banner
 	return d
 }
 
@@ -219,6 +222,40 @@ func TestDemoStopsOnSignal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDemoPassesStoreFlags: -cas=false and -migrate-from reach every
+// instance's command line, and the banner says that compare-and-set is off.
+func TestDemoPassesStoreFlags(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc to read the instances' command lines")
+	}
+	d := startDemo(t, "-store", "redis", "-migrate-from", "memory", "-cas=false")
+	if !strings.Contains(d.banner, "compare-and-set off") {
+		t.Errorf("got a banner without %q:\n%s", "compare-and-set off", d.banner)
+	}
+	for _, pid := range d.pids(t) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		for _, want := range [][]string{{"-cas=false"}, {"-migrate-from", "memory"}, {"-store", "redis"}} {
+			if !containsRun(args, want) {
+				t.Errorf("instance %d: got arguments %q, want %q among them", pid, args, want)
+			}
+		}
+	}
+}
+
+// containsRun reports whether want appears in args as consecutive elements.
+func containsRun(args, want []string) bool {
+	for i := 0; i+len(want) <= len(args); i++ {
+		if slices.Equal(args[i:i+len(want)], want) {
+			return true
+		}
+	}
+	return false
 }
 
 // The tutorial's first lesson through the demo: log in, kill the instance
