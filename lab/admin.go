@@ -104,11 +104,14 @@ func (h instanceAPI) setStore(w http.ResponseWriter, r *http.Request) {
 		switchStore = func(ctx context.Context, _ string) error { return h.fleet.MigrateToRedis(ctx) }
 	}
 	if err := switchStore(ctx, body.Store); err != nil {
-		if errors.Is(err, ErrFleetStopped) {
+		switch {
+		case errors.Is(err, ErrFleetStopped):
 			jsonhttp.Error(w, http.StatusServiceUnavailable, "the demo is stopping")
-			return
+		case errors.Is(err, ErrNotMemory):
+			jsonhttp.Error(w, http.StatusConflict, fmt.Sprintf(`the instances run %s: only memory migrates to redis; switch with {"store": "redis"}`, h.fleet.Store()))
+		default:
+			jsonhttp.Error(w, http.StatusInternalServerError, fmt.Sprintf("switching to %s failed; the demo's terminal says why", body.Store))
 		}
-		jsonhttp.Error(w, http.StatusInternalServerError, fmt.Sprintf("switching to %s failed; the demo's terminal says why", body.Store))
 		return
 	}
 	h.list(w, r)

@@ -70,6 +70,8 @@ func TestInstanceRoutes(t *testing.T) {
 		{"store bad value", "PUT", "/api/store", `{"store":"disk"}`, 400, "", "", `store "disk": must be memory, redis or cookie`, false},
 		{"migrate to cookie", "PUT", "/api/store", `{"store":"cookie","migrate":true}`, 400, "", "", `migrate moves sessions from memory to redis`, false},
 		{"store redis in place", "PUT", "/api/store", `{"store":"redis","migrate":true}`, 200, "", "redis", "", true},
+		{"store cookie", "PUT", "/api/store", `{"store":"cookie"}`, 200, "", "cookie", "", true},
+		{"migrate from cookie", "PUT", "/api/store", `{"store":"redis","migrate":true}`, 409, "", "", "the instances run cookie: only memory migrates to redis", false},
 		{"store memory", "PUT", "/api/store", `{"store":"memory"}`, 200, "", "memory", "", true},
 		{"store redis", "PUT", "/api/store", `{"store":"redis"}`, 200, "", "redis", "", true},
 		{"list", "GET", "/api/instances", "", 200, "", "redis", "", true},

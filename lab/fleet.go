@@ -276,6 +276,10 @@ func (f *Fleet) MigrateToRedis(ctx context.Context) error {
 		return fmt.Errorf("migrate to redis: %w", ErrFleetStopped)
 	}
 	f.mu.Lock()
+	if f.store != "memory" && f.store != "redis" {
+		defer f.mu.Unlock()
+		return fmt.Errorf("migrate to redis: from %s: %w", f.store, ErrNotMemory)
+	}
 	f.store = "redis"
 	f.mu.Unlock()
 	err := f.each(func(in *instance) error {

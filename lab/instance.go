@@ -43,6 +43,7 @@ var (
 	ErrUnknownInstance = errors.New("unknown instance")
 	ErrNotRunning      = errors.New("instance not running")
 	ErrFleetStopped    = errors.New("fleet stopped")
+	ErrNotMemory       = errors.New("only the memory store migrates to redis")
 )
 
 // instance is one named app instance on a fixed port; its process comes and
