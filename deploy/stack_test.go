@@ -114,9 +114,9 @@ func newStack(t *testing.T) *stack {
 	// The public images the files name are pulled when missing, as compose
 	// would; only where no registry answers (an air-gapped machine, this
 	// project's CI) does the script make local stand-ins, leaving alone
-	// every image already present.
-	if missing := s.pullMissing(t); len(missing) > 0 {
-		t.Logf("cannot pull %s: making local stand-ins", strings.Join(missing, ", "))
+	// every image already present but a stand-in made for another go.sum.
+	if missing := s.pullMissing(t); len(missing) > 0 || s.hasStandIns(t) {
+		t.Logf("cannot pull %s, or stand-ins present: making or refreshing local stand-ins", strings.Join(missing, ", "))
 		if out, err := run(t, root, nil, buildTimeout, "bash", "scripts/offline-images.sh"); err != nil {
 			t.Fatalf("scripts/offline-images.sh: %v\n%s", err, out)
 		} else {
@@ -416,6 +416,15 @@ func tail(s string, n int) string {
 }
 
 func lastLine(s string) string { return tail(s, 1) }
+
+// hasStandIns reports whether an image that scripts/offline-images.sh made
+// is present: the script then runs again, and makes again a Go stand-in
+// whose modules are not those of go.sum any more.
+func (s *stack) hasStandIns(t *testing.T) bool {
+	t.Helper()
+	out, err := run(t, "", nil, 30*time.Second, "docker", "images", "--filter", "label=org.stickylab.standin", "--quiet")
+	return err == nil && strings.TrimSpace(out) != ""
+}
 
 // pullMissing pulls the public images that deploy/Dockerfile and
 // docker-compose.yml name and this machine lacks, and returns those it

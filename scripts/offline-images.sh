@@ -15,7 +15,8 @@
 # Usage: scripts/offline-images.sh [-f]
 #   -f  rebuild the stand-ins even when images with those names exist
 #       (it never replaces an image that is not one of its stand-ins)
-# Idempotent: an image already present is left alone.
+# Idempotent: an image already present is left alone, except a Go stand-in
+# made for another go.sum, which is made again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,11 +51,24 @@ redis_image=$(sed -n 's/^[[:space:]]*image:[[:space:]]*["'\'']\{0,1\}\(redis:[^"
 [ -n "$go_image" ] || die "no FROM image found in deploy/Dockerfile"
 [ -n "$redis_image" ] || die "no redis image found in docker-compose.yml"
 
+# gosum is the hash of go.sum that the Go stand-in's module cache was made
+# for: a stand-in made for another go.sum lacks modules (GOPROXY=off inside)
+# and is made again.
+gosum_label=org.stickylab.standin.gosum
+gosum=$(sha256sum go.sum | cut -c1-64)
+
 # needed NAME: whether the stand-in for NAME must be (re)built.
 needed() {
-	local name=$1 label
+	local name=$1 label made_for
 	if ! label=$(docker image inspect --format "{{ index .Config.Labels \"$standin_label\" }}" "$name" 2>/dev/null); then
 		return 0
+	fi
+	if [ "$name" = "$go_image" ] && [ -n "$label" ] && [ "$label" != "<no value>" ]; then
+		made_for=$(docker image inspect --format "{{ index .Config.Labels \"$gosum_label\" }}" "$name")
+		if [ "$made_for" != "$gosum" ]; then
+			say "$name is a stand-in made for another go.sum: made again"
+			return 0
+		fi
 	fi
 	if [ "$force" = 1 ]; then
 		if [ -z "$label" ] || [ "$label" = "<no value>" ]; then
@@ -132,6 +146,7 @@ build_go() {
 		--transform 's,^\.,usr/local/go,S' -C "$goroot" .
 	docker import \
 		--change "LABEL $standin_label=\"local $gover, not $go_image from a registry (scripts/offline-images.sh)\"" \
+		--change "LABEL $gosum_label=$gosum" \
 		--change 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		--change "ENV GOLANG_VERSION=${gover#go}" \
 		--change 'ENV GOTOOLCHAIN=local' \
