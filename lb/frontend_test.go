@@ -70,7 +70,7 @@ func bodyOf(resp *http.Response) string {
 // right, over raw connections.
 func TestFrontendProtocol(t *testing.T) {
 	_, ts := backends(t, 1)
-	r := serve(t, Config{Targets: ts})
+	r := serve(t, Config{Engine: EngineFast, Targets: ts})
 	cases := []struct {
 		name       string
 		raw        string
@@ -154,7 +154,7 @@ func TestFrontendProtocol(t *testing.T) {
 // it: a head that arrives in pieces, and an upgrade.
 func TestFrontendHeldConnection(t *testing.T) {
 	_, ts := backends(t, 1)
-	r := serve(t, Config{Targets: ts})
+	r := serve(t, Config{Engine: EngineFast, Targets: ts})
 	conn, br := dialProxy(t, r)
 	exchange := func(what string, pieces ...string) *http.Response {
 		t.Helper()
@@ -221,7 +221,7 @@ func TestFrontendUnaskedSwitchOverTLS(t *testing.T) {
 	u, _ := url.Parse(ts.URL)
 	// The health checks cannot verify the test certificate: the target
 	// stays unhealthy, and, the only one, gets every request (fail-open).
-	r := serveWith(t, Config{Targets: []Target{{Name: "tls-1", URL: u}}}, func(b *Balancer) {
+	r := serveWith(t, Config{Engine: EngineFast, Targets: []Target{{Name: "tls-1", URL: u}}}, func(b *Balancer) {
 		roots := x509.NewCertPool()
 		roots.AddCert(ts.Certificate())
 		b.transport.TLSClientConfig = &tls.Config{RootCAs: roots}
@@ -258,7 +258,7 @@ func TestHijackRefusedInHold(t *testing.T) {
 // client chunked and complete.
 func TestFrontendChunkedStream(t *testing.T) {
 	bs, ts := backends(t, 1)
-	r := serve(t, Config{Targets: ts})
+	r := serve(t, Config{Engine: EngineFast, Targets: ts})
 	close(bs[0].release)
 	resp, body := do(t, http.DefaultClient, "GET", r.url+"/stream", nil)
 	if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" || body != "first\nsecond\n" {
@@ -270,7 +270,7 @@ func TestFrontendChunkedStream(t *testing.T) {
 // the graceful shutdown.
 func TestFrontendClosesOnShutdown(t *testing.T) {
 	_, ts := backends(t, 1)
-	r := serve(t, Config{Targets: ts})
+	r := serve(t, Config{Engine: EngineFast, Targets: ts})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(r.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func TestFrontendClosesOnShutdown(t *testing.T) {
 // a target's, brought its own.
 func TestFrontendDateOnOwnAnswers(t *testing.T) {
 	bs, ts := backends(t, 1)
-	r := serve(t, Config{Targets: ts})
+	r := serve(t, Config{Engine: EngineFast, Targets: ts})
 	conn, br := dialProxy(t, r)
 	get := func() *http.Response {
 		t.Helper()

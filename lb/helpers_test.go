@@ -189,13 +189,9 @@ func serve(t *testing.T, cfg Config) *running {
 }
 
 // serveWith is serve with prepare, when not nil, called on the Balancer
-// before it serves. A cfg without an Engine is served by the fast engine:
-// the tests of its internals (frontend_test.go) leave it out.
+// before it serves.
 func serveWith(t testing.TB, cfg Config, prepare func(*Balancer)) *running {
 	t.Helper()
-	if cfg.Engine == "" {
-		cfg.Engine = EngineFast
-	}
 	if cfg.HealthInterval == 0 {
 		cfg.HealthInterval = 50 * time.Millisecond
 		cfg.HealthTimeout = 40 * time.Millisecond
