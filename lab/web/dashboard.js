@@ -36,7 +36,7 @@
     seg.append(b);
   }
   // The switch to Redis that logs nobody out: offered while on memory.
-  const migrate = el('button', 'btn go', 'Move to Redis in place');
+  const migrate = el('button', 'btn go', 'Move to Redis');
   migrate.type = 'button';
   migrate.id = 'store-migrate';
   migrate.title = 'Switch every instance to Redis without a restart: each session moves from memory to Redis on its next request, and nobody is logged out (the redis button restarts them: their memory is lost)';
