@@ -37,6 +37,9 @@ func classify(err error) failure {
 	if errors.Is(err, context.Canceled) {
 		return failedOther // the client left: nobody to retry for
 	}
+	if errors.Is(err, errEarlyAnswer) {
+		return failedOther // the target got the request: a malformed answer, 502 as on ALB
+	}
 	var op *net.OpError
 	if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, syscall.ECONNREFUSED) {
 		// Refused, reset, unreachable or timed out while connecting:
@@ -149,7 +152,7 @@ func (b *Balancer) pickExcept(tried []*target) *target {
 // (WebSocket), whose response body must stay a two-way connection.
 func (b *Balancer) send(req *http.Request, t *target) (*http.Response, error) {
 	if t.conns == nil || req.Header["Upgrade"] != nil {
-		return b.transport.RoundTrip(req)
+		return b.sendStd(req)
 	}
 	ex := exchangeOf(req)
 	return t.conns.roundTrip(req, targetTimeout, !ex.front, ex.sent)

@@ -30,7 +30,7 @@ const maxResponseHeaderBytes = http.DefaultMaxHeaderBytes
 // only, as ALB speaks to its targets.
 func newTransport() *http.Transport {
 	return &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dialCounting(newDialer()), // stdconn.go
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,
 		// Shorter than the keep-alive timeout of usual servers, so that

@@ -2,8 +2,11 @@ package lb
 
 import (
 	"bufio"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -106,5 +109,47 @@ func TestTargetResponseHeadLimit(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestTargetLeftoverBytesUnderLoad: the leftover bytes of a target that
+// sends more than it announced never become another client's answer while
+// other clients wait for a connection to that target: http.Transport hands
+// a connection on as soon as a body is read, before it looks at what is
+// left (stdconn.go).
+func TestTargetLeftoverBytesUnderLoad(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		_, addr := serveLenient(t, engine, func(w *bufio.Writer, req *http.Request) bool {
+			writeRaw(w, "200 OK", req.URL.Path)
+			if req.URL.Path == "/bad" {
+				writeRaw(w, "200 OK", "smuggled")
+			}
+			return true
+		})
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				path := "/ok" + strconv.Itoa(i)
+				if i%2 == 0 {
+					path = "/bad"
+				}
+				client := &http.Client{Transport: &http.Transport{}}
+				defer client.CloseIdleConnections()
+				for range 300 {
+					resp, err := client.Get("http://" + addr + path)
+					if err != nil {
+						t.Errorf("GET %s: %v", path, err)
+						return
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusBadGateway && string(body) != path {
+						t.Errorf("GET %s: got %d %q, want its own answer or 502", path, resp.StatusCode, body)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
 	})
 }
