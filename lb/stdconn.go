@@ -19,7 +19,7 @@ import (
 // HEAD answer), the next request on that connection, another client's,
 // can get those bytes as its answer: the "Unsolicited response received on
 // idle HTTP channel" check comes too late when the connection was handed
-// on at once. The conformance suite's fuzz seeds saw it under load.
+// on at once (TestTargetLeftoverBytesUnderLoad shows it under load).
 //
 // The cure: an answer to a request must come, at least in part, from a
 // read of the socket made after the request was sent, since a target
@@ -29,6 +29,11 @@ import (
 // (httptrace's GotConn, before the request is written) and refuses an
 // answer that needed no read since: it was in the buffer before the
 // request went out. The connection is closed.
+//
+// What no client of HTTP/1.1 can tell apart is left: bytes that arrive
+// while the connection sits idle but are read only after the next request
+// went out look like its answer (the fast engine's pool and http.Transport
+// alike).
 
 // errEarlyAnswer is an answer that was on the connection before its
 // request was sent: the target sent more than it announced for an earlier
