@@ -25,7 +25,8 @@ import (
 //     target connection left with stray bytes is never handed to another
 //     client.
 //
-// The reference proxy must keep the rules too, which checks the oracle. go
+// The reference proxy must keep the first rule too, which checks the
+// oracle. go
 // test -fuzz FuzzConformance ./lb runs it; its seeds (the conformance cases,
 // with every target behaviour) run with every go test.
 func FuzzConformance(f *testing.F) {
@@ -44,12 +45,19 @@ func FuzzConformance(f *testing.F) {
 	f.Fuzz(func(t *testing.T, wire []byte, m uint8) {
 		answer := fuzzAnswers[int(m)%len(fuzzAnswers)]
 		want, methods := parseAll(wire)
-		check := func(name string, start func(target *confTarget) string) {
+		// check runs the input through the proxy start makes. Answers are
+		// checked only when answers is set: the reference's are not, since
+		// http.Transport alone can hand a stray answer to the next request
+		// under a race (lb/stdconn.go), which is what the engines must not.
+		check := func(name string, start func(target *confTarget) string, answers bool) {
 			target := newConfTarget(t, answer)
 			addr := start(target)
 			resps, err := confExchangeWithin(addr, string(wire), methods, len(want)+1, 150*time.Millisecond)
 			if err != nil {
 				t.Errorf("%s: reading the answers: %v", name, err)
+			}
+			if !answers {
+				resps = nil
 			}
 			for i, resp := range resps {
 				if resp.tag != "" && (i >= len(want) || resp.tag != want[i]) {
@@ -61,7 +69,7 @@ func FuzzConformance(f *testing.F) {
 				t.Errorf("%s: the probe: %v", name, err)
 			}
 			for _, resp := range probe {
-				if resp.tag != "" && resp.tag != "/probe" {
+				if answers && resp.tag != "" && resp.tag != "/probe" {
 					t.Errorf("%s: the probe got the answer to %q", name, resp.tag)
 				}
 			}
@@ -75,9 +83,9 @@ func FuzzConformance(f *testing.F) {
 				t.Errorf("%s: the target parsed %q, want a prefix of %q; client sent %q", name, parsed, want, wire)
 			}
 		}
-		check("reference", func(target *confTarget) string { return startReference(t, target.url) })
+		check("reference", func(target *confTarget) string { return startReference(t, target.url) }, false)
 		for _, engine := range engines {
-			check(engine, func(target *confTarget) string { return startEngine(t, engine, target.url) })
+			check(engine, func(target *confTarget) string { return startEngine(t, engine, target.url) }, true)
 		}
 	})
 }
