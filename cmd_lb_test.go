@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -172,15 +171,8 @@ func TestHealthTimeoutFollowsInterval(t *testing.T) {
 				t.Fatalf("parse: got %v, want nil", err)
 			}
 			cfg, err := bf.config(cmd)
-			if tc.wantErr != "" {
-				var ue usageError
-				if !errors.As(err, &ue) || err.Error() != tc.wantErr {
-					t.Fatalf("got %v, want usageError %q", err, tc.wantErr)
-				}
+			if !wantUsageError(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("got %v, want nil", err)
 			}
 			if cfg.HealthInterval != tc.wantInterval || cfg.HealthTimeout != tc.wantTimeout {
 				t.Errorf("got interval %v timeout %v, want %v and %v", cfg.HealthInterval, cfg.HealthTimeout, tc.wantInterval, tc.wantTimeout)

@@ -69,3 +69,21 @@ func usageErrorOf(t *testing.T, run func(context.Context, []string, io.Writer, i
 	}
 	return err.Error()
 }
+
+// wantUsageError checks err against want: a usageError with exactly that
+// message, or no error when want is empty. It reports whether err is nil, so
+// that a case expecting an error stops there.
+func wantUsageError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("got %v, want nil", err)
+		}
+		return true
+	}
+	var ue usageError
+	if !errors.As(err, &ue) || err.Error() != want {
+		t.Fatalf("got %v, want usageError %q", err, want)
+	}
+	return false
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -34,15 +33,8 @@ func TestEngineFlag(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := balancerConfig(t, tc.name, tc.defaults, tc.args, "STICKYLAB_ENGINE", tc.env)
-			if tc.wantErr != "" {
-				var ue usageError
-				if !errors.As(err, &ue) || err.Error() != tc.wantErr {
-					t.Fatalf("got %v, want usageError %q", err, tc.wantErr)
-				}
+			if !wantUsageError(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("got %v, want nil", err)
 			}
 			if cfg.Engine != tc.want {
 				t.Errorf("got engine %q, want %q", cfg.Engine, tc.want)
