@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -38,6 +39,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bf := balancerFlags(fs, demoLBDefaults())
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
+	}
+	if *bf.configFile != "" {
+		return usageError{errors.New("demo: -config is not served by the demo yet; use stickylab lb -config")}
 	}
 	if err := checkListeners("demo", *listen, *admin); err != nil {
 		return err

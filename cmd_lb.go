@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,6 +38,9 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return helpOrErr(err)
 	}
 
+	if *bf.configFile != "" {
+		return runLBConfig(ctx, fs, bf, *admin, stderr)
+	}
 	if err := checkListeners("lb", *listen, *admin); err != nil {
 		return err
 	}
@@ -57,12 +61,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return lbConfigError("lb", err)
 	}
-	if _, set := os.LookupEnv("GOGC"); !set {
-		// A proxy's heap is small and its garbage short-lived: collecting
-		// a quarter as often saved about 5% CPU per request in
-		// scripts/bench-lb.sh. GOGC in the environment still wins.
-		debug.SetGCPercent(400)
-	}
+	proxyGC()
 
 	proxyLn, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -73,9 +72,7 @@ func runLB(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		proxyLn.Close()
 		return fmt.Errorf("lb: -admin: %w", err)
 	}
-	if len(cfg.CookieKeys) == 0 {
-		log.Warn("lb: no -cookie-key, using a random one: sticky cookies will not survive a restart")
-	}
+	warnRandomKey(log, cfg)
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = t.Name + "=" + t.URL.String()
@@ -99,4 +96,76 @@ func openURL(public, listen string) string {
 		u.Host = net.JoinHostPort("127.0.0.1", u.Port())
 	}
 	return u.String()
+}
+
+// proxyGC sets the garbage collector for a proxy.
+func proxyGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// A proxy's heap is small and its garbage short-lived: collecting
+		// a quarter as often saved about 5% CPU per request in
+		// scripts/bench-lb.sh. GOGC in the environment still wins.
+		debug.SetGCPercent(400)
+	}
+}
+
+func warnRandomKey(log *slog.Logger, cfg lb.Config) {
+	if len(cfg.CookieKeys) == 0 {
+		log.Warn("lb: no -cookie-key, using a random one: sticky cookies will not survive a restart")
+	}
+}
+
+// runLBConfig is runLB with -config: the file's listener, rules and target
+// groups, served by lb.Router.
+func runLBConfig(ctx context.Context, fs *flag.FlagSet, bf *lbFlags, admin string, stderr io.Writer) error {
+	if err := checkNotMixed("lb", fs); err != nil {
+		return err
+	}
+	file, err := loadConfigFile(*bf.configFile)
+	if err != nil {
+		return err
+	}
+	if err := checkListeners("lb", file.Listener.Listen, admin); err != nil {
+		return err
+	}
+	cfg, err := bf.config("lb")
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg.Logger = log
+	rt, err := lb.NewRouter(file, sharedSettings(cfg))
+	if err != nil {
+		return routerError("lb", *bf.configFile, err)
+	}
+	proxyGC()
+	proxyLn, err := net.Listen("tcp", file.Listener.Listen)
+	if err != nil {
+		return fmt.Errorf("lb: -config %s: listener.listen: %w", *bf.configFile, err)
+	}
+	adminLn, err := net.Listen("tcp", admin)
+	if err != nil {
+		proxyLn.Close()
+		return fmt.Errorf("lb: -admin: %w", err)
+	}
+	warnRandomKey(log, cfg)
+	groups := make([]string, len(file.TargetGroups))
+	for i, tg := range file.TargetGroups {
+		groups[i] = tg.Name
+	}
+	log.Info("lb: serving", "config", *bf.configFile, "listen", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
+		"open", openURL(cfg.PublicURL, proxyLn.Addr().String()), "dashboard", lab.LocalURL(adminLn.Addr().String())+"/",
+		"target_groups", strings.Join(groups, ","), "rules", len(file.Listener.Rules),
+		"passive_failover", cfg.PassiveFailover, "version", version)
+	return rt.Serve(ctx, proxyLn, adminLn)
+}
+
+// sharedSettings is cfg with only the settings that apply to every target
+// group of a configuration file kept.
+func sharedSettings(cfg lb.Config) lb.Config {
+	return lb.Config{
+		PassiveFailover: cfg.PassiveFailover, CookieKeys: cfg.CookieKeys, Logger: cfg.Logger,
+		StickinessHeader: cfg.StickinessHeader, PublicURL: cfg.PublicURL, Engine: cfg.Engine,
+		AdminHosts: cfg.AdminHosts, AdminRoutes: cfg.AdminRoutes, DashboardScript: cfg.DashboardScript,
+		MaxEventSubscribers: cfg.MaxEventSubscribers, ShutdownTimeout: cfg.ShutdownTimeout,
+	}
 }

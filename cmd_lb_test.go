@@ -68,16 +68,7 @@ func TestLBRuns(t *testing.T) {
 		done <- runLB(ctx, []string{"-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-targets", "web=" + backend.URL,
 			"-sticky", "duration", "-cookie-key", strings.Repeat("ab", 16), "-health-interval", "1s"}, io.Discard, &stderr)
 	}()
-	listenRE := regexp.MustCompile(`msg="lb: serving" listen=(\S+) admin=(\S+)`)
-	var m []string
-	deadline := time.Now().Add(10 * time.Second)
-	for m = listenRE.FindStringSubmatch(stderr.String()); m == nil; m = listenRE.FindStringSubmatch(stderr.String()) {
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("no start line in %q", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	m := awaitStartLine(t, &stderr, `msg="lb: serving" listen=(\S+) admin=(\S+)`, cancel)
 	if want := "open=http://" + m[1] + "/ dashboard=http://" + m[2] + "/"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("got start line %q, want it to contain %q", stderr.String(), want)
 	}
@@ -99,6 +90,12 @@ func TestLBRuns(t *testing.T) {
 	if !strings.Contains(string(body), `"mode":"duration"`) {
 		t.Errorf("admin /api/stickiness = %s, want mode duration", body)
 	}
+	stopLB(t, cancel, done)
+}
+
+// stopLB cancels a runLB and checks that it returns nil.
+func stopLB(t *testing.T, cancel func(), done <-chan error) {
+	t.Helper()
 	cancel()
 	select {
 	case err := <-done:
@@ -107,6 +104,24 @@ func TestLBRuns(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("runLB did not return after cancel")
+	}
+}
+
+// awaitStartLine waits until stderr holds a match of pattern and returns
+// its submatches; it cancels and fails after 10 seconds without one.
+func awaitStartLine(t *testing.T, stderr *syncBuffer, pattern string, cancel func()) []string {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no start line in %q", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

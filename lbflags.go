@@ -33,9 +33,10 @@ type lbFlags struct {
 	appCookie, healthPath, cookieKey     *string
 	passiveFailover, stickinessHeader    *bool
 
-	publicURL *string // where browsers reach the balancer, for the dashboard
-	engine    *choiceFlag
-	adminHost *string // names besides loopback that the admin listener answers to
+	publicURL  *string // where browsers reach the balancer, for the dashboard
+	engine     *choiceFlag
+	adminHost  *string // names besides loopback that the admin listener answers to
+	configFile *string // the configuration file (listener, rules, target groups); empty: the flags' one group
 }
 
 // balancerFlags defines the balancer flags on fs with the defaults d.
@@ -66,6 +67,7 @@ func balancerFlags(fs *flag.FlagSet, d lbDefaults) *lbFlags {
 	f.stickinessHeader = boolVar(fs, "stickiness-header", d.stickinessHeader, "tell the targets in a request header ("+lb.StickinessHeader+") what the balancer decided, for the app's page (ALB sends no such header)")
 	f.publicURL = fs.String("public-url", "", "the balancer's URL as browsers reach it, where the dashboard shows the shop, when that is not the dashboard's host on the -listen port (a container's published port): e.g. http://localhost:28080/, or http://:28080/ for the dashboard's own host (empty: the -listen port)")
 	f.adminHost = fs.String("admin-host", "", "comma-separated host names the admin listener answers to besides localhost and loopback addresses (the name in the browser's address bar, or a container's service name); any other Host gets 421, against DNS rebinding")
+	f.configFile = fs.String("config", "", "a YAML file with the listener, its rules and target groups (docs/config.md); it replaces -listen, -targets and the stickiness, algorithm and health flags, which cannot be given with it")
 	fs.Var(f.engine, "engine", "what serves the balancer's listener: std (net/http, the reference) or fast (lb's own HTTP/1.1 engine, less CPU per request)")
 	return f
 }

@@ -54,11 +54,17 @@ func (b *Balancer) AdminHandler() http.Handler {
 	if b.cfg.AdminRoutes != nil {
 		b.cfg.AdminRoutes(mux)
 	}
+	return crossOriginGuard(jsonNotFound(mux))
+}
+
+// crossOriginGuard refuses with 403 a change (POST, PUT, DELETE) that a
+// browser says comes from another origin (http.CrossOriginProtection).
+func crossOriginGuard(h http.Handler) http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Error(w, http.StatusForbidden, "cross-origin request refused: the admin API takes changes from its own dashboard or from tools like curl, not from other sites")
 	}))
-	return csrf.Handler(jsonNotFound(mux))
+	return csrf.Handler(h)
 }
 
 // jsonNotFound answers the requests mux has no route for with a JSON 404,

@@ -59,8 +59,9 @@ type Balancer struct {
 	proxy     *httputil.ReverseProxy
 	noDirect  bool   // every request goes through proxy (tests: the reference for proxyDirect)
 	onDirect  func() // called for each request proxyDirect serves (tests)
-	events    hub
+	events    *hub   // shared by the target groups of a Router
 	metrics   *metrics
+	group     string // the target group's name under a Router (events, metrics); "" for New's one pool
 	decisions decisionMetrics
 	ports     atomic.Pointer[portString] // X-Forwarded-Port of the last listener port seen
 	proxyPort atomic.Pointer[string]     // the proxy listener's port once Serve runs: the dashboard frames it
@@ -74,23 +75,37 @@ type Balancer struct {
 // run only inside Serve; until the first check every target is initial, and
 // fail-open routes to all of them. Errors are *FieldError naming the field.
 func New(cfg Config) (*Balancer, error) {
+	return newBalancer(cfg, nil)
+}
+
+// newBalancer is New; a Router passes shared, what its target groups have
+// in common (events, metrics registry, cookie codec), and nil stands for a
+// balancer of its own.
+func newBalancer(cfg Config, shared *groupShared) (*Balancer, error) {
 	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+	// A target group may be empty (ALB answers 503); a Balancer of its
+	// own needs a target.
+	if err := cfg.validate(shared != nil); err != nil {
 		return nil, err
 	}
-	codec, err := newCookieCodec(cfg.CookieKeys)
-	if err != nil {
-		return nil, &FieldError{Field: "CookieKeys", Err: err}
+	if shared == nil {
+		codec, err := newCookieCodec(cfg.CookieKeys)
+		if err != nil {
+			return nil, &FieldError{Field: "CookieKeys", Err: err}
+		}
+		shared = &groupShared{codec: codec, events: &hub{max: cfg.MaxEventSubscribers}}
 	}
+	codec := shared.codec
 	b := &Balancer{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		sel:   newSelector(cfg.Algorithm),
-		codec: codec,
-		stop:  make(chan struct{}),
+		cfg:    cfg,
+		log:    cfg.Logger,
+		sel:    newSelector(cfg.Algorithm),
+		codec:  codec,
+		stop:   make(chan struct{}),
+		events: shared.events,
+		group:  shared.group,
 	}
 	b.cookies.codec = codec
-	b.events.max = cfg.MaxEventSubscribers
 	b.sticky.Store(&Stickiness{Mode: cfg.Sticky, Duration: cfg.StickyDuration, AppCookie: cfg.AppCookie})
 	targets := make([]*target, len(cfg.Targets))
 	for i, t := range cfg.Targets {
@@ -100,7 +115,7 @@ func New(cfg Config) (*Balancer, error) {
 		}
 	}
 	b.pool = newPool(targets, b.stateChanged)
-	b.metrics = newMetrics(b)
+	b.metrics = newMetrics(b, shared.reg, shared.group)
 	b.decisions = b.metrics.forDecisions()
 	for _, t := range targets {
 		t.m = b.metrics.forTarget(t.name)
@@ -130,8 +145,9 @@ type exchange struct {
 	sent    time.Time // when the request was sent to target
 	headers time.Time // when the target's response headers arrived
 	retries int
-	setCkie bool // a stickiness cookie went out with the response
-	front   bool // served by the frontend, whose request context never reports a client leaving
+	setCkie bool   // a stickiness cookie went out with the response
+	front   bool   // served by the frontend, whose request context never reports a client leaving
+	route   *route // the listener rule and group stickiness that sent the request here; nil without a Router
 
 	// Where the target's response header is built: the frontend
 	// connection's storage, reused from one response to the next; nil
@@ -183,7 +199,12 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fast engine's front end sets the context once per request rather than
 // twice; front says the front end serves it.
 func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, front bool) {
-	ex := &exchange{Context: ctx, start: time.Now(), stick: b.sticky.Load(), front: front}
+	b.serveRoute(w, r, ctx, front, nil)
+}
+
+// serveRoute is serve for a request that a Router's rule rt sent here.
+func (b *Balancer) serveRoute(w http.ResponseWriter, r *http.Request, ctx context.Context, front bool, rt *route) {
+	ex := &exchange{Context: ctx, start: time.Now(), stick: b.sticky.Load(), front: front, route: rt}
 	if rw, ok := w.(*response); ok {
 		ex.targetHead = &rw.conn.respHead
 	}
@@ -255,6 +276,10 @@ func (b *Balancer) finish(ex *exchange, r *http.Request) {
 	e := Event{
 		Time: ex.start, Kind: EventRequest, Client: clientLabel(ex, r), Sticky: ex.sticky.decision,
 		Status: ex.status, Method: r.Method, Path: r.URL.Path, Duration: time.Since(ex.start), Retries: ex.retries,
+		TargetGroup: b.group,
+	}
+	if ex.route != nil {
+		e.Rule = ex.route.rule
 	}
 	if ex.target != nil {
 		e.Target = ex.target.name
@@ -294,7 +319,7 @@ func (b *Balancer) stateChanged(t *target, from, to state, reason string) {
 		level = slog.LevelWarn
 	}
 	b.log.Log(context.Background(), level, "lb: target "+to.String(), "target", t.name, "url", t.url.String(), "from", from.String(), "reason", reason)
-	b.events.publish(Event{Time: time.Now(), Kind: EventTarget, Target: t.name, State: to.String(), PrevState: from.String(), Reason: reason})
+	b.events.publish(Event{Time: time.Now(), Kind: EventTarget, Target: t.name, TargetGroup: b.group, State: to.String(), PrevState: from.String(), Reason: reason})
 }
 
 // Subscribe returns a stream of events and a function that ends it. Events
@@ -367,7 +392,7 @@ func (b *Balancer) SetStickiness(s Stickiness) error {
 	old := b.sticky.Swap(&s)
 	if *old != s {
 		b.log.Info("lb: stickiness changed", "mode", s.Mode, "duration", s.Duration, "app_cookie", s.AppCookie)
-		b.events.publish(Event{Time: time.Now(), Kind: EventStickiness, State: s.Mode, PrevState: old.Mode,
+		b.events.publish(Event{Time: time.Now(), Kind: EventStickiness, TargetGroup: b.group, State: s.Mode, PrevState: old.Mode,
 			Reason: fmt.Sprintf("mode %s, duration %s, app cookie %q", s.Mode, formatDuration(s.Duration), s.AppCookie)})
 	}
 	return nil

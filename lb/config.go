@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"stickylab/internal/duration"
+	"stickylab/lb/listener"
 )
 
 // Stickiness modes, the values of Config.Sticky and of PUT /api/stickiness.
@@ -24,6 +25,7 @@ const (
 const (
 	RoundRobin               = "round_robin"
 	LeastOutstandingRequests = "least_outstanding_requests"
+	WeightedRandom           = "weighted_random" // random, each target weighted alike (no anomaly mitigation yet)
 )
 
 // Engines, the values of Config.Engine: what serves the proxy listener.
@@ -81,12 +83,16 @@ type Config struct {
 	AppCookie string
 
 	// Algorithm picks the target of a request that is not sticky:
-	// RoundRobin (default) or LeastOutstandingRequests.
+	// RoundRobin (default), LeastOutstandingRequests or WeightedRandom.
 	Algorithm string
 
 	// HealthPath is the path of the active health check, default /healthz.
-	// A target is healthy when it answers 2xx within HealthTimeout.
+	// A target is healthy when it answers HealthMatcher's codes within
+	// HealthTimeout.
 	HealthPath string
+	// HealthMatcher is the status codes that pass a health check (ALB's
+	// matcher); nil means any 2xx.
+	HealthMatcher listener.Matcher
 	// HealthInterval is the time between checks of one target, 10ms to 5m,
 	// default 5s (ALB: 5s to 300s, default 30s).
 	HealthInterval time.Duration
@@ -246,9 +252,10 @@ func (cfg Config) CheckSettings() error {
 	return cfg.withDefaults().validateSettings()
 }
 
-// validate checks a Config that has its defaults applied.
-func (cfg Config) validate() error {
-	if len(cfg.Targets) == 0 {
+// validate checks a Config that has its defaults applied; allowEmpty
+// accepts no targets.
+func (cfg Config) validate(allowEmpty bool) error {
+	if len(cfg.Targets) == 0 && !allowEmpty {
 		return fieldErr("Targets", "", "at least one target is required")
 	}
 	seen := make(map[string]bool, len(cfg.Targets))
@@ -270,8 +277,8 @@ func (cfg Config) validateSettings() error {
 	if err := validateStickiness(Stickiness{Mode: cfg.Sticky, Duration: cfg.StickyDuration, AppCookie: cfg.AppCookie}); err != nil {
 		return err
 	}
-	if cfg.Algorithm != RoundRobin && cfg.Algorithm != LeastOutstandingRequests {
-		return fieldErr("Algorithm", cfg.Algorithm, "must be %s or %s", RoundRobin, LeastOutstandingRequests)
+	if cfg.Algorithm != RoundRobin && cfg.Algorithm != LeastOutstandingRequests && cfg.Algorithm != WeightedRandom {
+		return fieldErr("Algorithm", cfg.Algorithm, "must be %s, %s or %s", RoundRobin, LeastOutstandingRequests, WeightedRandom)
 	}
 	if !strings.HasPrefix(cfg.HealthPath, "/") {
 		return fieldErr("HealthPath", cfg.HealthPath, "must start with /")

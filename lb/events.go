@@ -26,6 +26,12 @@ type Event struct {
 	Time   time.Time
 	Kind   string // EventRequest, EventTarget or EventStickiness
 	Target string // the target's name; for stickiness events empty
+	// TargetGroup is the target group under a Router (lb -config); empty
+	// for a Balancer of its own (the flags' one pool).
+	TargetGroup string
+	// Rule is the listener rule that decided a request under a Router:
+	// its priority, or "default" for the default action.
+	Rule string
 
 	// Request events.
 	Client   string // short stable label of the client: from its sticky cookie, else a hash of its address and user agent
@@ -49,6 +55,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Time       time.Time `json:"time"`
 		Kind       string    `json:"kind"`
 		Target     string    `json:"target,omitempty"`
+		Group      string    `json:"target_group,omitempty"`
+		Rule       string    `json:"rule,omitempty"`
 		Client     string    `json:"client,omitempty"`
 		Sticky     string    `json:"sticky,omitempty"`
 		Status     int       `json:"status,omitempty"`
@@ -61,7 +69,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Reason     string    `json:"reason,omitempty"`
 	}
 	return json.Marshal(wire{
-		Time: e.Time, Kind: e.Kind, Target: e.Target, Client: e.Client, Sticky: e.Sticky,
+		Time: e.Time, Kind: e.Kind, Target: e.Target, Group: e.TargetGroup, Rule: e.Rule, Client: e.Client, Sticky: e.Sticky,
 		Status: e.Status, Method: e.Method, Path: e.Path,
 		DurationMS: float64(e.Duration.Microseconds()) / 1000, Retries: e.Retries,
 		State: e.State, PrevState: e.PrevState, Reason: e.Reason,

@@ -14,8 +14,8 @@ import (
 // HealthInterval until ctx is done, one goroutine per target, and returns
 // when they have all stopped. Draining and unused targets are not checked.
 //
-// A check passes when the target answers HealthPath with a 2xx status within
-// HealthTimeout; ALB's thresholds then apply (see pool.observe).
+// A check passes when the target answers HealthPath with a status of
+// Config.HealthMatcher (default any 2xx) within HealthTimeout; ALB's thresholds then apply (see pool.observe).
 func (b *Balancer) runHealthChecks(ctx context.Context) {
 	tr := &http.Transport{
 		DialContext: (&net.Dialer{Timeout: b.cfg.HealthTimeout}).DialContext,
@@ -41,9 +41,12 @@ func (b *Balancer) checkLoop(ctx context.Context, client *http.Client, t *target
 	defer tick.Stop()
 	for {
 		if t.loadState().registered() {
-			ok, why := b.check(ctx, client, t)
+			ok, why, code := b.check(ctx, client, t)
 			if ctx.Err() != nil {
 				return
+			}
+			if !ok {
+				t.failCode.Store(&code)
 			}
 			b.pool.observe(t, ok, why, b.cfg.HealthyThreshold, b.cfg.UnhealthyThreshold)
 		}
@@ -56,25 +59,39 @@ func (b *Balancer) checkLoop(ctx context.Context, client *http.Client, t *target
 	}
 }
 
-// check runs one health check of t and says why it passed or failed.
-func (b *Balancer) check(ctx context.Context, client *http.Client, t *target) (bool, string) {
+// check runs one health check of t and says why it passed or failed, and
+// when it failed, ALB's reason code for it.
+func (b *Balancer) check(ctx context.Context, client *http.Client, t *target) (ok bool, why, code string) {
 	u := *t.url
 	u.Path = b.cfg.HealthPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return false, "bad health check URL"
+		return false, "bad health check URL", ReasonFailedHealthChecks
 	}
 	req.Header.Set("User-Agent", "stickylab-lb-health-checker/1.0")
 	resp, err := client.Do(req)
 	if err != nil {
-		return false, "health check: " + reason(err)
+		code = ReasonFailedHealthChecks
+		if isTimeout(err) {
+			code = ReasonTimeout
+		}
+		return false, "health check: " + reason(err), code
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return false, fmt.Sprintf("health check: status %d", resp.StatusCode)
+	if !b.healthy(resp.StatusCode) {
+		return false, fmt.Sprintf("health check: status %d", resp.StatusCode), ReasonResponseCodeMismatch
 	}
-	return true, "health check passed"
+	return true, "health check passed", ""
+}
+
+// healthy reports whether a health check's status code passes: the
+// configured matcher, else any 2xx.
+func (b *Balancer) healthy(code int) bool {
+	if b.cfg.HealthMatcher != nil {
+		return b.cfg.HealthMatcher.Match(code)
+	}
+	return code >= 200 && code <= 299
 }
 
 // checkSoon asks for a check of t now instead of at the next interval.

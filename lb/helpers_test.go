@@ -205,11 +205,19 @@ func serveWith(t testing.TB, cfg Config, prepare func(*Balancer)) *running {
 	}
 	pl := listen(t)
 	al := listen(t)
+	stop := serveInTest(t, func(ctx context.Context) error { return b.Serve(ctx, pl, al) })
+	return &running{Balancer: b, url: "http://" + pl.Addr().String(), admin: "http://" + al.Addr().String(), stop: stop}
+}
+
+// serveInTest runs serve in a goroutine until the returned stop, which the
+// test's cleanup calls too: it cancels serve's context and checks that
+// serve returned nil.
+func serveInTest(t testing.TB, serve func(ctx context.Context) error) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- b.Serve(ctx, pl, al) }()
+	go func() { done <- serve(ctx) }()
 	var once sync.Once
-	stop := func() {
+	stop = func() {
 		once.Do(func() {
 			cancel()
 			select {
@@ -223,7 +231,7 @@ func serveWith(t testing.TB, cfg Config, prepare func(*Balancer)) *running {
 		})
 	}
 	t.Cleanup(stop)
-	return &running{Balancer: b, url: "http://" + pl.Addr().String(), admin: "http://" + al.Addr().String(), stop: stop}
+	return stop
 }
 
 func listen(t testing.TB) net.Listener {

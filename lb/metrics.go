@@ -35,9 +35,20 @@ type decisionMetrics struct {
 	new, stuck, restuck prometheus.Counter
 }
 
-func newMetrics(b *Balancer) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
-	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+// newMetrics registers b's series on reg, a registry of their own when
+// nil. A Router's target groups share its registry: their series carry
+// the label target_group (group), and the process-wide series (events, Go
+// runtime) are the Router's to register (registerProcessMetrics).
+func newMetrics(b *Balancer, reg *prometheus.Registry, group string) *metrics {
+	m := &metrics{reg: reg}
+	if reg == nil {
+		m.reg = prometheus.NewRegistry()
+	}
+	var r prometheus.Registerer = m.reg
+	if group != "" {
+		r = prometheus.WrapRegistererWith(prometheus.Labels{"target_group": group}, m.reg)
+	}
+	f := func(c prometheus.Collector) { r.MustRegister(c) }
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "stickylab_lb_requests_total",
 		Help: "Requests routed to each target (ALB RequestCountPerTarget).",
@@ -92,17 +103,26 @@ func newMetrics(b *Balancer) *metrics {
 	}
 	f(hostCount("stickylab_lb_healthy_host_count", "Targets considered healthy (ALB HealthyHostCount).", stateHealthy))
 	f(hostCount("stickylab_lb_unhealthy_host_count", "Targets considered unhealthy (ALB UnHealthyHostCount).", stateUnhealthy))
+	if group == "" {
+		registerProcessMetrics(m.reg, b.events)
+	}
+	return m
+}
+
+// registerProcessMetrics registers the series of the whole process: the
+// event hub's and the Go runtime's.
+func registerProcessMetrics(reg prometheus.Registerer, events *hub) {
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	f(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "stickylab_lb_event_drops_total",
 		Help: "Events not delivered to a subscriber that lagged behind.",
-	}, func() float64 { return float64(b.events.dropped.Load()) }))
+	}, func() float64 { return float64(events.dropped.Load()) }))
 	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "stickylab_lb_event_streams",
 		Help: "Event streams (GET /api/events) open now; at most Config.MaxEventSubscribers.",
-	}, func() float64 { return float64(b.events.streams.Load()) }))
+	}, func() float64 { return float64(events.streams.Load()) }))
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
 }
 
 func (m *metrics) forTarget(name string) targetMetrics {

@@ -115,6 +115,8 @@ func (p *pool) markUnhealthy(t *target, reason string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if t.loadState().registered() {
+		code := ReasonFailedHealthChecks
+		t.failCode.Store(&code)
 		p.setState(t, stateUnhealthy, reason)
 	}
 }

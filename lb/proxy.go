@@ -86,8 +86,10 @@ func (b *Balancer) modifyResponse(resp *http.Response) error {
 	return nil
 }
 
-// setCookies adds the stickiness cookies for the exchange's final target.
+// setCookies adds the stickiness cookies for the exchange's final target,
+// and the group cookies of a Router's forward with group stickiness.
 func (b *Balancer) setCookies(ex *exchange, h http.Header, now time.Time) {
+	ex.route.setCookies(h, now)
 	s := ex.stick
 	switch s.Mode {
 	case StickyDuration:

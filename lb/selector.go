@@ -1,6 +1,9 @@
 package lb
 
-import "sync/atomic"
+import (
+	"math/rand/v2"
+	"sync/atomic"
+)
 
 // selector picks the target of a request that stickiness does not bind, as
 // Caddy's Selector does. candidates is never empty. Implementations are safe
@@ -12,13 +15,25 @@ type selector interface {
 var (
 	_ selector = (*roundRobin)(nil)
 	_ selector = (*leastOutstanding)(nil)
+	_ selector = weightedRandom{}
 )
 
 func newSelector(algorithm string) selector {
-	if algorithm == LeastOutstandingRequests {
+	switch algorithm {
+	case LeastOutstandingRequests:
 		return &leastOutstanding{}
+	case WeightedRandom:
+		return weightedRandom{}
 	}
 	return &roundRobin{}
+}
+
+// weightedRandom is ALB's weighted_random without anomaly mitigation:
+// every candidate has the same weight, so a uniform random pick.
+type weightedRandom struct{}
+
+func (weightedRandom) pick(candidates []*target) *target {
+	return candidates[rand.IntN(len(candidates))]
 }
 
 // roundRobin takes the candidates in turn.

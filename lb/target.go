@@ -75,6 +75,10 @@ type target struct {
 	// registered again; guarded by pool.mu.
 	drainGen int
 
+	// failCode is ALB's reason code of the last failed health check or
+	// passive failover verdict; nil until one.
+	failCode atomic.Pointer[string]
+
 	m targetMetrics
 
 	// conns are the kept-alive connections to an http target; nil for
@@ -101,15 +105,50 @@ type TargetStatus struct {
 	State    string `json:"state"` // StateInitial, StateHealthy, StateUnhealthy, StateDraining or StateUnused
 	InFlight int64  `json:"in_flight"`
 	Requests uint64 `json:"requests"`
+	// ReasonCode is ALB's TargetHealth.Reason for a target that is not
+	// healthy (Elb.InitialHealthChecking, Target.Timeout, …); empty when
+	// healthy.
+	ReasonCode string `json:"reason_code,omitempty"`
+}
+
+// ALB's target health reason codes (TargetHealth.Reason), the values of
+// TargetStatus.ReasonCode.
+const (
+	ReasonInitialHealthChecking    = "Elb.InitialHealthChecking"
+	ReasonTimeout                  = "Target.Timeout"
+	ReasonResponseCodeMismatch     = "Target.ResponseCodeMismatch"
+	ReasonFailedHealthChecks       = "Target.FailedHealthChecks"
+	ReasonDeregistrationInProgress = "Target.DeregistrationInProgress"
+	ReasonNotRegistered            = "Target.NotRegistered"
+)
+
+// reasonCode is ALB's reason code for t in state st.
+func (t *target) reasonCode(st state) string {
+	switch st {
+	case stateInitial:
+		return ReasonInitialHealthChecking
+	case stateUnhealthy:
+		if c := t.failCode.Load(); c != nil {
+			return *c
+		}
+		return ReasonFailedHealthChecks
+	case stateDraining:
+		return ReasonDeregistrationInProgress
+	case stateUnused:
+		return ReasonNotRegistered
+	}
+	return ""
 }
 
 func (t *target) status() TargetStatus {
+	st := t.loadState()
 	return TargetStatus{
-		Name:     t.name,
-		URL:      t.url.String(),
-		State:    t.loadState().String(),
-		InFlight: t.inFlight.Load(),
-		Requests: t.requests.Load(),
+		Name:       t.name,
+		URL:        t.url.String(),
+		State:      st.String(),
+		InFlight:   t.inFlight.Load(),
+		Requests:   t.requests.Load(),
+		ReasonCode: t.reasonCode(st),
 	}
 }
 

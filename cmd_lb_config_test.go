@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeConfig writes a configuration file into the test's directory.
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "stickylab.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestLBConfigErrors: a bad file, a flag of the flag form beside -config
+// and -engine fast with it exit 2 with one line saying why (a bad file:
+// the file, line and column).
+func TestLBConfigErrors(t *testing.T) {
+	holdDefaultAddrs(t)
+	good := writeConfig(t, "listener: {listen: '127.0.0.1:0', default_action: {forward: {target_group: web}}}\ntarget_groups: [{name: web, targets: [a=http://127.0.0.1:1]}]\n")
+	dup := writeConfig(t, `listener:
+  default_action: {forward: {target_group: web}}
+  rules:
+    - {priority: 10, conditions: {path_pattern: ["/a"]}, action: {forward: {target_group: web}}}
+    - {priority: 10, conditions: {path_pattern: ["/b"]}, action: {forward: {target_group: web}}}
+target_groups: [{name: web, targets: [a=http://127.0.0.1:1]}]
+`)
+	missing := writeConfig(t, "listener: {default_action: {forward: {target_group: api}}}\ntarget_groups: [{name: web, targets: []}]\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"duplicate priority", []string{"-config", dup}, nil, dup + ":5:18: listener.rules[1].priority: 10 is already the priority of listener.rules[0]"},
+		{"missing group", []string{"-config", missing}, nil, missing + ":1:"},
+		{"no such file", []string{"-config", good + ".nope"}, nil, "no such file"},
+		{"with -targets", []string{"-config", good, "-targets", "a=http://127.0.0.1:1"}, nil, "-config cannot be mixed with -targets"},
+		{"with STICKYLAB_STICKY", []string{"-config", good}, map[string]string{"STICKYLAB_STICKY": "duration"}, "-config cannot be mixed with -sticky"},
+		{"fast engine", []string{"-config", good, "-engine", "fast"}, nil, "std engine only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if msg := usageErrorOf(t, runLB, tc.args, tc.env); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("message %q, want one line containing %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+// TestLBConfigRuns: stickylab lb -config with two groups routes /api/x to
+// api and the rest to web, until cancelled.
+func TestLBConfigRuns(t *testing.T) {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "web") }))
+	defer web.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api") }))
+	defer api.Close()
+	path := writeConfig(t, `listener:
+  listen: 127.0.0.1:0
+  default_action: {forward: {target_group: web}}
+  rules:
+    - {priority: 10, conditions: {path_pattern: ["/api/*"]}, action: {forward: {target_group: api}}}
+target_groups:
+  - {name: web, targets: [w=`+web.URL+`]}
+  - {name: api, targets: [a=`+api.URL+`]}
+`)
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runLB(ctx, []string{"-config", path, "-admin", "127.0.0.1:0"}, io.Discard, &stderr)
+	}()
+	m := awaitStartLine(t, &stderr, `msg="lb: serving" config=\S+ listen=(\S+)`, cancel)
+	for p, want := range map[string]string{"/api/x": "api", "/": "web", "/apix": "web"} {
+		resp, err := http.Get("http://" + m[1] + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != want {
+			t.Errorf("GET %s: %q, want %q", p, body, want)
+		}
+	}
+	stopLB(t, cancel, done)
+}
