@@ -9,30 +9,38 @@ import (
 // record is what a backend keeps for one session, as JSON that redis-cli GET
 // shows as it is:
 //
-//	{"version":3,"created":1732670000000,"deadline":1732756400000,"values":{"cart":["tea"],"user":"alice"}}
+//	{"version":3,"created":1732670000000,"deadline":1732756400000,"expires":1732671980000,"values":{"cart":["tea"],"user":"alice"}}
 //
 // The field order is part of the format: the Redis scripts read version and
 // deadline with an anchored pattern instead of decoding the whole document.
-// Times are Unix milliseconds.
+// Times are Unix milliseconds. A record written before expires existed has
+// none (0); Redis reads it as due for a touch (see Config.IdleGrace).
 type record struct {
-	Version  uint64          `json:"version"`  // 1 on the first write, +1 on every write
-	Created  int64           `json:"created"`  // when the session was first stored
-	Deadline int64           `json:"deadline"` // absolute end of the session: created + Lifetime
-	Values   json.RawMessage `json:"values"`   // the session's values, a JSON object
+	Version  uint64          `json:"version"`           // 1 on the first write, +1 on every write
+	Created  int64           `json:"created"`           // when the session was first stored
+	Deadline int64           `json:"deadline"`          // absolute end of the session: created + Lifetime
+	Expires  int64           `json:"expires,omitempty"` // end of the idle timeout as last extended (Redis reads it; memory keeps its own)
+	Values   json.RawMessage `json:"values"`            // the session's values, a JSON object
 }
 
 // encodeRecord returns the JSON of a record.
-func encodeRecord(version uint64, created, deadline time.Time, values []byte) ([]byte, error) {
+func encodeRecord(version uint64, created, deadline, expires time.Time, values []byte) ([]byte, error) {
 	b, err := json.Marshal(record{
 		Version:  version,
 		Created:  created.UnixMilli(),
 		Deadline: deadline.UnixMilli(),
+		Expires:  expires.UnixMilli(),
 		Values:   values,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sessionstore: encode record: %w", err)
 	}
 	return b, nil
+}
+
+// withExpires returns rec with its idle expiry set to expires.
+func (rec record) withExpires(expires time.Time) ([]byte, error) {
+	return encodeRecord(rec.Version, time.UnixMilli(rec.Created), time.UnixMilli(rec.Deadline), expires, rec.Values)
 }
 
 // decodeRecord parses a record a backend returned.

@@ -10,11 +10,11 @@ import (
 func TestDecodeRejects(t *testing.T) {
 	e := newMemoryEnv(t, Config{})
 	now := e.clock.now()
-	good, err := encodeRecord(3, now.Add(-time.Hour), now.Add(time.Hour), []byte(`{"user":"alice"}`))
+	good, err := encodeRecord(3, now.Add(-time.Hour), now.Add(time.Hour), now.Add(time.Minute), []byte(`{"user":"alice"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	past, err := encodeRecord(3, now.Add(-25*time.Hour), now.Add(-time.Hour), []byte(`{"user":"alice"}`))
+	past, err := encodeRecord(3, now.Add(-25*time.Hour), now.Add(-time.Hour), now.Add(-time.Hour), []byte(`{"user":"alice"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

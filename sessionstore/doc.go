@@ -23,12 +23,18 @@
 //   - Data is JSON with string keys, readable with redis-cli GET, under
 //     "stickylab:session:" + hex(SHA-256(ID)): a copy of Redis cannot be
 //     replayed as cookies.
-//   - A sliding idle timeout (the Redis TTL, never longer than
-//     min(idle, deadline-now)) and an absolute lifetime (a deadline stored
-//     with the data) are both enforced by the store on load.
-//   - A load is one Redis round trip, which also slides the TTL. Saving
-//     unchanged values writes nothing; changed values are written once, with
-//     one more round trip.
+//   - A sliding idle timeout and an absolute lifetime (a deadline stored
+//     with the data) are both enforced by the store on load. In Redis the
+//     idle expiry is the key's TTL and the record's expires, extended by a
+//     load only when less than IdleTimeout is left of it (Config.IdleGrace),
+//     so that a load is a plain GET that writes nothing most of the time.
+//   - A load is one Redis round trip, or none with Config.Cache when this
+//     process holds a valid copy: its own connection with CLIENT TRACKING
+//     hears of every change another instance makes, and MaxStale bounds
+//     how old a served copy can be (CacheConfig states the guarantee).
+//     Saving unchanged values writes nothing; changed values are written
+//     once, with one round trip (the compare-and-set), never a read before
+//     it.
 //   - No lost updates: every write is a compare-and-set on the version that
 //     was loaded (a Lua script; the memory store does the same under its
 //     mutex). A lost race is ErrConflict: reload with New, re-apply, save.

@@ -20,13 +20,23 @@ import (
 //	evictions_total{store,rank}    sessions a full memory store evicted to make room (Config.MaxSessions, Config.Rank)
 //	errors_total{store,op}         op: load, save, delete, ping (ErrUnavailable), decode (a stored record that is not ours), too_large (a cookie-store session refused: ErrTooLarge)
 //	backend_duration_seconds{store,op}  latency of backend calls; op: load, write, remove, ping
+//	round_trips_total{store}       commands a Redis store sent and waited for (a GET, a script); a cache hit sends none
+//	touches_total{store}           loads that extended a Redis session's idle expiry (a write; Config.IdleGrace)
+//	cache_lookups_total{store,result}   loads of a Redis store with Config.Cache; result: hit (no round trip), miss, off (the cache may not serve: its connection is down or not fresh)
+//	cache_invalidations_total{store}    cached sessions dropped because Redis said another instance changed them (or FLUSHALL)
+//	cache_resets_total{store}      times the cache's connection was lost and the whole cache dropped
 type Metrics struct {
-	loads     *prometheus.CounterVec
-	saves     *prometheus.CounterVec
-	conflicts *prometheus.CounterVec
-	evictions *prometheus.CounterVec
-	errors    *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
+	loads         *prometheus.CounterVec
+	saves         *prometheus.CounterVec
+	conflicts     *prometheus.CounterVec
+	evictions     *prometheus.CounterVec
+	errors        *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	touches       *prometheus.CounterVec
+	roundTrips    *prometheus.CounterVec
+	cacheLookups  *prometheus.CounterVec
+	invalidations *prometheus.CounterVec
+	cacheResets   *prometheus.CounterVec
 }
 
 // NewMetrics creates the store metrics and registers them with reg (nil: not
@@ -62,6 +72,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Latency of session backend calls by operation: load, write, remove, ping.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2.5, 12), // 50µs to about 1.2s
 		}, []string{"store", "op"}),
+		touches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "touches_total",
+			Help: "Loads that extended a Redis session's idle expiry, a write, when less than the idle timeout was left of it.",
+		}, []string{"store"}),
+		roundTrips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "round_trips_total",
+			Help: "Commands a Redis store sent and waited for (a GET, a script); a cache hit sends none.",
+		}, []string{"store"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "cache_lookups_total",
+			Help: "Session loads through the cache by result: hit (no round trip), miss, off (the cache's connection is down or not fresh).",
+		}, []string{"store", "result"}),
+		invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "cache_invalidations_total",
+			Help: "Cached sessions dropped because Redis said another client changed them.",
+		}, []string{"store"}),
+		cacheResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "cache_resets_total",
+			Help: "Times the cache's connection to Redis was lost and the whole cache dropped.",
+		}, []string{"store"}),
 	}
 	if reg == nil {
 		return m
@@ -72,6 +102,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.evictions = register(reg, m.evictions)
 	m.errors = register(reg, m.errors)
 	m.duration = register(reg, m.duration)
+	m.touches = register(reg, m.touches)
+	m.roundTrips = register(reg, m.roundTrips)
+	m.cacheLookups = register(reg, m.cacheLookups)
+	m.invalidations = register(reg, m.invalidations)
+	m.cacheResets = register(reg, m.cacheResets)
 	return m
 }
 
@@ -124,5 +159,35 @@ func (m *Metrics) failure(store, op string) {
 func (m *Metrics) observe(store, op string, start time.Time) {
 	if m != nil {
 		m.duration.WithLabelValues(store, op).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (m *Metrics) touch(store string) {
+	if m != nil {
+		m.touches.WithLabelValues(store).Inc()
+	}
+}
+
+func (m *Metrics) cacheLookup(store, result string) {
+	if m != nil {
+		m.cacheLookups.WithLabelValues(store, result).Inc()
+	}
+}
+
+func (m *Metrics) invalidate(store string, n int) {
+	if m != nil && n > 0 {
+		m.invalidations.WithLabelValues(store).Add(float64(n))
+	}
+}
+
+func (m *Metrics) cacheReset(store string) {
+	if m != nil {
+		m.cacheResets.WithLabelValues(store).Inc()
+	}
+}
+
+func (m *Metrics) roundTrip(store string) {
+	if m != nil {
+		m.roundTrips.WithLabelValues(store).Inc()
 	}
 }

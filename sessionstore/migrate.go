@@ -13,7 +13,8 @@ import (
 // leaves no copy behind in from.
 type migrating struct {
 	to, from backend
-	moved    func() // counts one session moved; never nil
+	expiry   func(deadline, now time.Time) time.Time // Config.expiry of to
+	moved    func()                                  // counts one session moved; never nil
 }
 
 var _ backend = (*migrating)(nil)
@@ -31,7 +32,12 @@ func (m *migrating) load(ctx context.Context, id string, now time.Time) ([]byte,
 	if err != nil {
 		return nil, nil // not ours: unknown, as in Store.decode
 	}
-	ok, err := m.to.write(ctx, id, 0, false, old, 0, time.UnixMilli(rec.Deadline), now)
+	deadline := time.UnixMilli(rec.Deadline)
+	moving, err := rec.withExpires(m.expiry(deadline, now)) // from's expires is not kept up to date
+	if err != nil {
+		return nil, err
+	}
+	ok, err := m.to.write(ctx, id, 0, false, moving, 0, deadline, now)
 	if err != nil {
 		return nil, err // from keeps it: the next load tries again
 	}
@@ -42,7 +48,7 @@ func (m *migrating) load(ctx context.Context, id string, now time.Time) ([]byte,
 	}
 	m.from.remove(ctx, id, 0)
 	m.moved()
-	return old, nil
+	return moving, nil
 }
 
 func (m *migrating) write(ctx context.Context, id string, prev uint64, force bool, rec []byte, rank int, deadline, now time.Time) (bool, error) {

@@ -16,11 +16,15 @@ import (
 //
 // Each session is one string key, KeyPrefix + hex(SHA-256(ID)), holding the
 // JSON record (readable with redis-cli GET), with a TTL of
-// min(IdleTimeout, deadline-now) refreshed by every load. A load is one
-// round trip (a script that reads the value and slides the TTL), a save of
-// changed values one more (a compare-and-set script), a save of unchanged
-// values none; renewal costs two (write the new key, then delete the old one
-// if nobody changed it). Every script touches one key, so Cluster is fine.
+// min(IdleTimeout+IdleGrace, deadline-now) that the record repeats as its
+// expires. A load is a plain GET (one round trip, none when Config.Cache
+// holds the session), plus a touch (a compare-and-set of the same record
+// with a later expires) when less than IdleTimeout is left of it, at most
+// once per IdleGrace. A save of changed values is one round trip (a
+// compare-and-set script, never a read before it), a save of unchanged
+// values none; renewal costs two (write the new key, then delete the old
+// one if nobody changed it). Every command touches one key, so Cluster is
+// fine.
 //
 // keys sign the cookie, newest first, as for NewMemory. With
 // Config.MigrateFrom, a session Redis lacks is moved from that store.
@@ -32,59 +36,63 @@ func NewRedis(client redis.UniversalClient, keys [][]byte, cfg Config) (*Store, 
 	if err != nil {
 		return nil, err
 	}
-	s.be = &redisBackend{
+	b := &redisBackend{
 		client:       client,
 		prefix:       s.cfg.KeyPrefix,
 		idle:         s.cfg.IdleTimeout,
-		loadScript:   redis.NewScript(loadScriptSrc),
+		expiry:       s.cfg.expiry,
+		count:        func(result string) { s.cfg.Metrics.cacheLookup(s.mode, result) },
+		touched:      func() { s.cfg.Metrics.touch(s.mode) },
+		trip:         func() { s.cfg.Metrics.roundTrip(s.mode) },
 		writeScript:  redis.NewScript(writeScriptSrc),
 		removeScript: redis.NewScript(removeScriptSrc),
 	}
+	if s.cfg.Cache != nil {
+		c := newCache(s.cfg.Cache.MaxEntries)
+		b.tc = newTrackConn(client, c, s.cfg, cacheCounts{
+			invalidated: func(n int) { s.cfg.Metrics.invalidate(s.mode, n) },
+			reset:       func() { s.cfg.Metrics.cacheReset(s.mode) },
+		})
+		if b.tc == nil {
+			s.cfg.Logger.Warn("session cache off: it needs a single Redis server's client, not Sentinel's or Cluster's; every load goes to Redis")
+		} else {
+			b.tc.start()
+			s.stop = b.tc.close
+		}
+	}
+	s.be = b
 	if old := s.cfg.MigrateFrom; old != nil {
-		s.be = &migrating{to: s.be, from: old.be, moved: func() { s.cfg.Metrics.load(s.mode, "migrated") }}
+		s.be = &migrating{to: s.be, from: old.be, expiry: s.cfg.expiry, moved: func() { s.cfg.Metrics.load(s.mode, "migrated") }}
 	}
 	return s, nil
 }
 
 // redisBackend keeps each record under its own key. The scripts find the
-// version and deadline with an anchored pattern on the start of the record,
-// whose field order codec.go fixes, so they need neither cjson nor a second
-// key; string.match and string.format exist in Redis and in miniredis. They
-// never pass nil to tonumber: miniredis's Lua raises an error where Redis's
-// returns nil.
+// version with an anchored pattern on the start of the record, whose field
+// order codec.go fixes, so they need neither cjson nor a second key;
+// string.match exists in Redis and in miniredis. With a cache, loads and
+// writes go through its connection (trackConn) while it is up, and through
+// client otherwise.
 type redisBackend struct {
-	client redis.UniversalClient
-	prefix string
-	idle   time.Duration
+	client  redis.UniversalClient
+	prefix  string
+	idle    time.Duration
+	expiry  func(deadline, now time.Time) time.Time // Config.expiry
+	tc      *trackConn                              // nil: no cache
+	count   func(result string)                     // a cache lookup: hit, miss, off
+	touched func()                                  // a load extended the idle expiry
+	trip    func()                                  // a command sent to Redis, its answer awaited
 
-	loadScript, writeScript, removeScript *redis.Script
+	writeScript, removeScript *redis.Script
 }
 
 var _ backend = (*redisBackend)(nil)
 
-// loadScriptSrc returns the record and slides its TTL to min(idle, deadline-now);
-// a record past its deadline is deleted and reported as missing.
-// KEYS[1] key; ARGV[1] now (Unix ms); ARGV[2] idle (ms).
-const loadScriptSrc = `
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
-local ttl = tonumber(ARGV[2])
-local deadline = string.match(v, '^{"version":%d+,"created":%-?%d+,"deadline":(%-?%d+),')
-if deadline then
-	local left = tonumber(deadline) - tonumber(ARGV[1])
-	if left < ttl then ttl = left end
-end
-if ttl <= 0 then
-	redis.call('DEL', KEYS[1])
-	return false
-end
-redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
-return v
-`
-
 // writeScriptSrc sets the record if the stored version is still the expected
 // one (0: no key), or whatever is stored when the expected version is "*"
-// (Config.LastWriterWins). Returns 1 when written, 0 when not.
+// (Config.LastWriterWins). Returns 1 when written, 0 when not. The GET
+// after the SET is for the cache's connection (trackconn.go): a key it
+// wrote stays tracked, so that Redis tells it when another changes it.
 // KEYS[1] key; ARGV[1] expected version; ARGV[2] record; ARGV[3] TTL (ms).
 const writeScriptSrc = `
 if ARGV[1] ~= '*' then
@@ -94,6 +102,7 @@ if ARGV[1] ~= '*' then
 	if have ~= ARGV[1] then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('GET', KEYS[1])
 return 1
 `
 
@@ -109,19 +118,77 @@ return 1
 // key is the Redis key of id: the ID itself never reaches Redis.
 func (b *redisBackend) key(id string) string { return b.prefix + hashID(id) }
 
+// load returns the record of id, nil when there is none or its idle
+// expiry or deadline has passed, and touches it when less than IdleTimeout
+// is left of its idle expiry.
 func (b *redisBackend) load(ctx context.Context, id string, now time.Time) ([]byte, error) {
-	v, err := b.loadScript.Run(ctx, b.client, []string{b.key(id)}, now.UnixMilli(), b.idle.Milliseconds()).Text()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
+	key := b.key(id)
+	v, err := b.get(ctx, key)
+	if err != nil || v == nil {
+		return nil, err
 	}
+	rec, err := decodeRecord(v)
+	if err != nil {
+		return v, nil // not ours: Store.decode counts it
+	}
+	ms := now.UnixMilli()
+	if ms >= rec.Deadline || (rec.Expires != 0 && ms >= rec.Expires) {
+		return nil, nil // Redis drops the key with its TTL
+	}
+	if rec.Expires-ms >= b.idle.Milliseconds() {
+		return v, nil
+	}
+	exp := b.expiry(time.UnixMilli(rec.Deadline), now)
+	touched, err := rec.withExpires(exp)
 	if err != nil {
 		return nil, err
 	}
-	return []byte(v), nil
+	ok, err := b.put(ctx, key, strconv.FormatUint(rec.Version, 10), touched, exp.Sub(now))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return v, nil // changed meanwhile: a Save of this copy will conflict
+	}
+	b.touched()
+	return touched, nil
+}
+
+// get reads key: from the cache when it holds it and may serve, else from
+// Redis, through the cache's connection (which caches the answer) while it
+// is up.
+func (b *redisBackend) get(ctx context.Context, key string) ([]byte, error) {
+	if b.tc != nil {
+		if !b.tc.serving() {
+			b.count("off")
+		} else if v, ok := b.tc.cache.get(key); ok {
+			b.count("hit")
+			return v, nil
+		} else {
+			b.count("miss")
+		}
+		b.trip()
+		v, err := b.tc.do(ctx, func(v any, err error) {
+			if rec, ok := v.([]byte); ok && err == nil {
+				b.tc.cache.put(key, rec)
+			}
+		}, "GET", key)
+		if !errors.Is(err, errConnDown) {
+			rec, _ := v.([]byte)
+			return rec, err
+		}
+	} else {
+		b.trip()
+	}
+	v, err := b.client.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return v, err
 }
 
 func (b *redisBackend) write(ctx context.Context, id string, prev uint64, force bool, rec []byte, _ int, deadline, now time.Time) (bool, error) {
-	ttl := min(b.idle, deadline.Sub(now))
+	ttl := b.expiry(deadline, now).Sub(now)
 	if ttl < time.Millisecond {
 		return false, nil
 	}
@@ -129,16 +196,56 @@ func (b *redisBackend) write(ctx context.Context, id string, prev uint64, force 
 	if force {
 		expect = "*"
 	}
-	n, err := b.writeScript.Run(ctx, b.client, []string{b.key(id)}, expect, rec, ttl.Milliseconds()).Int()
+	return b.put(ctx, b.key(id), expect, rec, ttl)
+}
+
+// put runs the compare-and-set script: rec under key if its version is
+// expect. Through the cache's connection, the cache then holds rec, or
+// nothing for key when the script did not write.
+func (b *redisBackend) put(ctx context.Context, key, expect string, rec []byte, ttl time.Duration) (bool, error) {
+	ms := strconv.FormatInt(ttl.Milliseconds(), 10)
+	b.trip()
+	if b.tc != nil {
+		v, err := b.tc.eval(ctx, func(v any, err error) {
+			if n, ok := v.(int64); ok && n == 1 && err == nil {
+				b.tc.cache.put(key, rec)
+			} else {
+				b.tc.cache.drop(key)
+			}
+		}, b.writeScript, writeScriptSrc, key, expect, string(rec), ms)
+		if !errors.Is(err, errConnDown) {
+			n, _ := v.(int64)
+			return n == 1, err
+		}
+	}
+	n, err := b.writeScript.Run(ctx, b.client, []string{key}, expect, rec, ms).Int()
 	return n == 1, err
 }
 
 func (b *redisBackend) remove(ctx context.Context, id string, prev uint64) (bool, error) {
+	key := b.key(id)
+	b.trip()
+	if b.tc != nil {
+		drop := func(any, error) { b.tc.cache.drop(key) }
+		var (
+			v   any
+			err error
+		)
+		if prev == 0 {
+			v, err = b.tc.do(ctx, drop, "DEL", key)
+		} else {
+			v, err = b.tc.eval(ctx, drop, b.removeScript, removeScriptSrc, key, strconv.FormatUint(prev, 10))
+		}
+		if !errors.Is(err, errConnDown) {
+			n, _ := v.(int64)
+			return n == 1, err
+		}
+	}
 	if prev == 0 {
-		n, err := b.client.Del(ctx, b.key(id)).Result()
+		n, err := b.client.Del(ctx, key).Result()
 		return n == 1, err
 	}
-	n, err := b.removeScript.Run(ctx, b.client, []string{b.key(id)}, strconv.FormatUint(prev, 10)).Int()
+	n, err := b.removeScript.Run(ctx, b.client, []string{key}, strconv.FormatUint(prev, 10)).Int()
 	return n == 1, err
 }
 

@@ -83,7 +83,7 @@ func (s *Store) write(ctx context.Context, st *state, values []byte, rank int, n
 	if st.version == 0 || st.renew {
 		id, prev = newID(), 0
 	}
-	rec, err := encodeRecord(prev+1, created, deadline, values)
+	rec, err := encodeRecord(prev+1, created, deadline, s.cfg.expiry(deadline, now), values)
 	if err != nil {
 		return err
 	}

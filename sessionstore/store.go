@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -29,8 +30,21 @@ var (
 type Config struct {
 	// IdleTimeout ends a session that was not loaded for this long. It slides
 	// with every load and is enforced by the store (in Redis, as the key's
-	// TTL), not only by the cookie. Default 30m.
+	// TTL and the record's expires), not only by the cookie. Memory ends a
+	// session exactly IdleTimeout after its last load; Redis between
+	// IdleTimeout and IdleTimeout+IdleGrace after it. Default 30m.
 	IdleTimeout time.Duration
+
+	// IdleGrace lets a Redis load slide the idle timeout without writing:
+	// a load writes (a "touch", one round trip) only when less than
+	// IdleTimeout is left of the stored expiry, and then sets it to
+	// IdleTimeout+IdleGrace from now (never past the deadline). A load
+	// therefore stays a plain GET, which the cache can serve, and an active
+	// session costs at most one touch per IdleGrace; in exchange a session
+	// may outlive its last request by up to IdleGrace more than
+	// IdleTimeout, never less than IdleTimeout. Redis only. Default
+	// IdleTimeout/10.
+	IdleGrace time.Duration
 
 	// Lifetime ends a session this long after it was first stored, however
 	// active it is. It is stored with the data as a deadline. Default 24h.
@@ -80,6 +94,19 @@ type Config struct {
 	// as loads_total{result="migrated"}. Default nil: no migration.
 	MigrateFrom *Store
 
+	// Cache keeps a copy of the sessions this process loads and writes, kept
+	// valid by Redis's invalidation messages, so that a load of a cached
+	// session costs no round trip (see CacheConfig for the guarantee).
+	// Redis only, and only on a single server's client: a Sentinel or
+	// Cluster client, or a server without RESP3 and CLIENT TRACKING (Redis
+	// before 6, miniredis), gets the store without a cache. Default nil:
+	// no cache.
+	Cache *CacheConfig
+
+	// Logger receives what the cache's connection does (lost, back, off);
+	// nil discards it.
+	Logger *slog.Logger
+
 	// Metrics receives counts and latencies; nil records nothing.
 	Metrics *Metrics
 
@@ -111,6 +138,22 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("sessionstore: IdleTimeout %v or Lifetime %v too short (at least 1ms and 1s)", c.IdleTimeout, c.Lifetime)
 	}
 	switch {
+	case c.IdleGrace < 0:
+		return c, fmt.Errorf("sessionstore: IdleGrace %v is negative", c.IdleGrace)
+	case c.IdleGrace == 0:
+		c.IdleGrace = max(c.IdleTimeout/10, time.Millisecond)
+	}
+	if c.Cache != nil {
+		cc, err := c.Cache.withDefaults()
+		if err != nil {
+			return c, err
+		}
+		c.Cache = &cc
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
 	case c.MaxSessions < 0:
 		return c, fmt.Errorf("sessionstore: MaxSessions %d is negative", c.MaxSessions)
 	case c.MaxSessions == 0:
@@ -123,6 +166,15 @@ func (c Config) withDefaults() (Config, error) {
 		c.now = time.Now
 	}
 	return c, nil
+}
+
+// expiry is the idle expiry a Redis write or touch at now sets:
+// IdleTimeout+IdleGrace from now, or the deadline if that comes first.
+func (c Config) expiry(deadline, now time.Time) time.Time {
+	if t := now.Add(c.IdleTimeout + c.IdleGrace); t.Before(deadline) {
+		return t
+	}
+	return deadline
 }
 
 // maxRank is the highest eviction rank (Config.Rank).

@@ -154,19 +154,44 @@ func behaviours() []behaviour {
 			}
 		}},
 		{"idle timeout slides and then expires", "a load alone cannot slide it: only a save sends a new cookie (cookie case: the idle timeout slides with every save)", func(t *testing.T, e *env, unit time.Duration) {
+			// IdleGrace is unit/10: Redis ends a session between unit and
+			// unit*11/10 after its last load, memory exactly unit after it.
 			c, id := stored(t, e.st, map[string]any{"user": "alice"})
-			for i := range 2 {
-				e.advance(unit * 6 / 10)
+			for i, idle := range []time.Duration{unit * 6 / 10, unit * 6 / 10, unit * 95 / 100} {
+				e.advance(idle)
 				if sess := load(t, e.st, c); sess.IsNew {
-					t.Fatalf("load %d, %v after the previous one: got a new session, want alice's", i+1, unit*6/10)
+					t.Fatalf("load %d, %v after the previous one: got a new session, want alice's", i+1, idle)
 				}
 			}
-			e.advance(unit + unit/10)
+			e.advance(unit + unit/5)
 			if sess := load(t, e.st, c); !sess.IsNew {
-				t.Errorf("got alice's session after %v idle, want a new one", unit+unit/10)
+				t.Errorf("got alice's session after %v idle, want a new one", unit+unit/5)
 			}
 			if _, _, ok := e.peek(t, id); ok {
 				t.Errorf("the idle session is still stored")
+			}
+		}},
+		{"a load writes only when less than the idle timeout is left", "nothing is stored (cookie case: the idle timeout slides with every save)", func(t *testing.T, e *env, unit time.Duration) {
+			if e.client == nil {
+				t.Skip("memory slides its expiry on every load, at no cost")
+			}
+			c, id := stored(t, e.st, map[string]any{"user": "alice"})
+			before, _, _ := e.peek(t, id)
+			e.advance(unit / 20)
+			load(t, e.st, c)
+			if after, _, _ := e.peek(t, id); string(after) != string(before) {
+				t.Fatalf("a load with more than the idle timeout left wrote:\n got %s\nwant %s", after, before)
+			}
+			e.advance(unit / 10)
+			load(t, e.st, c)
+			after, ttl, _ := e.peek(t, id)
+			rb, _ := decodeRecord(before)
+			ra, err := decodeRecord(after)
+			if err != nil || ra.Version != rb.Version || ra.Expires <= rb.Expires || string(ra.Values) != string(rb.Values) {
+				t.Errorf("a load with less than the idle timeout left: got %s (%v), want %s with a later expires", after, err, before)
+			}
+			if ttl <= unit {
+				t.Errorf("got TTL %v after the touch, want more than the idle timeout %v", ttl, unit)
 			}
 		}},
 		{"absolute lifetime ends an active session", "the case loads without saving, which does not slide the cookie's idle timeout (cookie case: the absolute lifetime ends a session saved on every load)", func(t *testing.T, e *env, unit time.Duration) {
@@ -289,11 +314,11 @@ func behaviours() []behaviour {
 				t.Errorf("got visits %v, want the winner's 1", got)
 			}
 		}},
-		{"stored TTL is at most the idle timeout", "nothing is stored; the idle timeout is inside the value (cookie case: the idle timeout slides with every save)", func(t *testing.T, e *env, unit time.Duration) {
+		{"stored TTL is at most the idle timeout and its grace", "nothing is stored; the idle timeout is inside the value (cookie case: the idle timeout slides with every save)", func(t *testing.T, e *env, unit time.Duration) {
 			c, id := stored(t, e.st, map[string]any{"user": "alice"})
 			load(t, e.st, c)
-			if _, ttl, ok := e.peek(t, id); !ok || ttl <= 0 || ttl > unit {
-				t.Errorf("got TTL %v (stored %v), want 0 < TTL <= %v", ttl, ok, unit)
+			if _, ttl, ok := e.peek(t, id); !ok || ttl <= 0 || ttl > unit+unit/10 {
+				t.Errorf("got TTL %v (stored %v), want 0 < TTL <= %v", ttl, ok, unit+unit/10)
 			}
 		}},
 		{"a value key that is not a string fails the save", "", func(t *testing.T, e *env, unit time.Duration) {
