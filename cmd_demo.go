@@ -3,12 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"stickylab/lab"
 	"stickylab/lb"
+	"stickylab/lb/listener"
 )
 
 // demoLBDefaults are the balancer flags' defaults of "stickylab demo".
@@ -36,12 +42,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Var(migrateFrom, "migrate-from", "with -store redis: memory starts the instances with -migrate-from memory (see stickylab app -h); to move a running lab from memory to redis without logging anyone out, use PUT /api/store {\"store\":\"redis\",\"migrate\":true}")
 	cas := boolVar(fs, "cas", true, "the instances' compare-and-set on session writes; false: last writer wins, for the lesson on lost updates only (each instance warns at start)")
 	verbose := boolVar(fs, "verbose", false, "also log the instances' output and the balancer's log lines to stderr")
+	setup := newChoice(lab.SetupDefault, lab.Setups...)
+	fs.Var(setup, "setup", "a ready setup: default (one group, the stickiness flags), blog-paths (/api/* and the pages on two target groups of the same instances, app-cookie stickiness in each) or blue-green (two groups behind a weighted forward with group stickiness, shifted with PUT /api/rules/default)")
 	bf := balancerFlags(fs, demoLBDefaults())
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
 	}
-	if *bf.configFile != "" {
-		return usageError{errors.New("demo: -config is not served by the demo yet; use stickylab lb -config")}
+	file, err := demoRouting(fs, bf, setup.value, listen, instances.value)
+	if err != nil {
+		return err
 	}
 	if err := checkListeners("demo", *listen, *admin); err != nil {
 		return err
@@ -68,8 +77,53 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	err = lab.RunDemo(ctx, lab.DemoConfig{
 		Listen: *listen, Admin: *admin, Instances: instances.value, Store: store.value, RedisURL: *redisURL,
 		LastWriterWins: !*cas, MigrateFrom: migrateFrom.value,
-		Balancer: bcfg, Out: stdout,
+		Balancer: bcfg, Setup: setup.value, File: file, Out: stdout,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	})
+	if file != nil {
+		return routerError("demo", *bf.configFile, err)
+	}
 	return lbConfigError("demo", err)
+}
+
+// setupFlags are the flags that a setup other than default says itself.
+var setupFlags = []string{"sticky", "sticky-duration", "algorithm"}
+
+// demoRouting checks -setup and -config against the other flags and loads
+// the file; with -config, *listen becomes the file's listener address.
+func demoRouting(fs *flag.FlagSet, bf *lbFlags, setup string, listen *string, instances int) (*listener.Config, error) {
+	if *bf.configFile == "" {
+		if setup == lab.SetupDefault {
+			return nil, nil
+		}
+		var mixed []string
+		fs.Visit(func(f *flag.Flag) {
+			if slices.Contains(setupFlags, f.Name) {
+				mixed = append(mixed, "-"+f.Name)
+			}
+		})
+		if len(mixed) > 0 {
+			return nil, usageError{fmt.Errorf("demo: -setup %s says its stickiness and algorithm itself: %s cannot be given with it", setup, strings.Join(mixed, ", "))}
+		}
+		return nil, nil
+	}
+	if setup != lab.SetupDefault {
+		return nil, usageError{errors.New("demo: -config and -setup cannot be given together: the file is a setup of its own")}
+	}
+	if err := checkNotMixed("demo", fs); err != nil {
+		return nil, err
+	}
+	file, err := loadConfigFile(*bf.configFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, tg := range file.TargetGroups {
+		for _, t := range tg.Targets {
+			if n, err := strconv.Atoi(strings.TrimPrefix(t.Name, "app-")); err != nil || n < 1 || n > instances || t.Name != "app-"+strconv.Itoa(n) {
+				return nil, usageError{fmt.Errorf("demo: -config %s: target group %s: target %q is not one of the demo's instances app-1 … app-%d (the demo points each at its instance's URL)", *bf.configFile, tg.Name, t.Name, instances)}
+			}
+		}
+	}
+	*listen = file.Listener.Listen
+	return file, nil
 }

@@ -92,3 +92,27 @@ target_groups:
 	}
 	stopLB(t, cancel, done)
 }
+
+// TestDemoSetupFlagErrors: -setup with the flags it says itself, -setup
+// with -config, and a file naming a target that is not an instance exit 2.
+func TestDemoSetupFlagErrors(t *testing.T) {
+	holdDefaultAddrs(t)
+	stranger := writeConfig(t, "listener: {default_action: {forward: {target_group: web}}}\ntarget_groups: [{name: web, targets: [app-9=http://127.0.0.1:1]}]\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad setup", []string{"-setup", "red-black"}, "must be one of default, blog-paths, blue-green"},
+		{"setup with -sticky", []string{"-setup", "blue-green", "-sticky", "app"}, "-setup blue-green says its stickiness and algorithm itself: -sticky cannot be given with it"},
+		{"setup with -config", []string{"-setup", "blog-paths", "-config", stranger}, "-config and -setup cannot be given together"},
+		{"config with -listen", []string{"-config", stranger, "-listen", "127.0.0.1:9"}, "-config cannot be mixed with -listen"},
+		{"target not an instance", []string{"-config", stranger}, `target "app-9" is not one of the demo's instances app-1 … app-3`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if msg := usageErrorOf(t, runDemo, tc.args, nil); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("message %q, want one line containing %q", msg, tc.want)
+			}
+		})
+	}
+}

@@ -23,16 +23,27 @@ func fleetTargets(f *Fleet) []lb.Target {
 
 // awaitTargets waits until the balancer has every named target healthy.
 func awaitTargets(ctx context.Context, b *lb.Balancer, names ...string) error {
+	return awaitTargetsOf(ctx, b.Targets, names...)
+}
+
+// awaitTargetsOf waits until targets (a Balancer's, or every group's of a
+// Router) has every named target healthy wherever it is registered.
+func awaitTargetsOf(ctx context.Context, targets func() []lb.TargetStatus, names ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	for {
-		healthy := 0
-		for _, t := range b.Targets() {
-			if slices.Contains(names, t.Name) && t.State == lb.StateHealthy {
-				healthy++
+		healthy := map[string]bool{} // by name: healthy in every group seen so far
+		for _, t := range targets() {
+			if slices.Contains(names, t.Name) {
+				ok, seen := healthy[t.Name]
+				healthy[t.Name] = (ok || !seen) && t.State == lb.StateHealthy
 			}
 		}
-		if healthy == len(names) {
+		all := len(healthy) == len(names)
+		for _, ok := range healthy {
+			all = all && ok
+		}
+		if all {
 			return nil
 		}
 		pause(ctx, 10*time.Millisecond)

@@ -18,6 +18,7 @@ type banner struct {
 	redis        string // URL
 	embedded     bool
 	stickiness   lb.Stickiness
+	routing      []string // a setup's or file's rules and groups, told instead of stickiness
 	lb           lb.Config
 	instances    []Instance
 	store        string
@@ -53,7 +54,12 @@ func writeBanner(w io.Writer, b banner) {
 	if b.lwwNote {
 		fmt.Fprintf(&s, "  %-11s %s\n", "", "compare-and-set off (-cas=false): concurrent changes to one session are lost, last writer wins")
 	}
-	fmt.Fprintf(&s, "  %-11s %s\n", "stickiness", describeStickiness(b.stickiness))
+	if len(b.routing) == 0 {
+		fmt.Fprintf(&s, "  %-11s %s\n", "stickiness", describeStickiness(b.stickiness))
+	}
+	for i, line := range b.routing {
+		fmt.Fprintf(&s, "  %-11s %s\n", map[bool]string{true: "routing"}[i == 0], line)
+	}
 	fmt.Fprintf(&s, "  %-11s %s\n", "balancer", describeBalancer(b.lb))
 	fmt.Fprintf(&s, "  %-11s %s\n", "health", describeHealth(b.lb))
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"stickylab/lb"
+	"stickylab/lb/listener"
 )
 
 // DemoConfig configures RunDemo. The zero value of every field works.
@@ -37,8 +38,16 @@ type DemoConfig struct {
 	// PUT /api/store can switch at run time.
 	RedisURL string
 	// Balancer configures the balancer; the demo fills in Targets,
-	// AdminRoutes and Logger, and the app cookie when it is empty.
+	// AdminRoutes and Logger, and the app cookie when it is empty. With a
+	// Setup or File, its health check and deregistration settings apply to
+	// a setup's groups, and its shared settings (cookie keys, passive
+	// failover …) to every group.
 	Balancer lb.Config
+	// Setup is one of Setups; empty means SetupDefault.
+	Setup string
+	// File is a configuration file (lb -config) whose targets are the
+	// instances by name (their URLs are replaced); nil: Setup.
+	File *listener.Config
 	// Out receives the banner and the story, one line per event. Default:
 	// io.Discard.
 	Out io.Writer
@@ -119,7 +128,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	bcfg.Targets = fleetTargets(fleet)
 	bcfg.AdminRoutes = InstanceRoutes(fleet)
 	bcfg.DashboardScript = dashboardScript
-	bal, err := lb.New(bcfg)
+	bal, targets, routing, err := newDemoBalancer(cfg, bcfg, fleet)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -147,7 +156,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		return <-served
 	}
 
-	if err := awaitTargets(running, bal, fleet.Names()...); err != nil {
+	if err := awaitTargetsOf(running, targets, fleet.Names()...); err != nil {
 		serr := stopBalancer()
 		if ctx.Err() != nil {
 			return nil
@@ -157,7 +166,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	writeBanner(cfg.Out, banner{
 		proxy: proxyLn.Addr().String(), admin: adminLn.Addr().String(),
 		redis: redisURL, embedded: embedded != nil,
-		stickiness: bal.Stickiness(), lb: bcfg, instances: fleet.Instances(), store: fleet.Store(),
+		stickiness: stickinessOf(bal), routing: routing, lb: bcfg, instances: fleet.Instances(), store: fleet.Store(),
 		lwwNote: cfg.LastWriterWins,
 	})
 	n.start()

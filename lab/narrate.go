@@ -109,6 +109,8 @@ func eventLine(e lb.Event) string {
 		return "lb: stickiness is now " + e.Reason
 	case lb.EventRequest:
 		return requestLine(e)
+	case lb.EventRule:
+		return "lb: " + e.Reason
 	}
 	return ""
 }
@@ -117,6 +119,10 @@ func targetLine(e lb.Event) string {
 	why := ""
 	if e.Reason != "" {
 		why = " (" + e.Reason + ")"
+	}
+	if e.TargetGroup != "" {
+		// A target registered in several groups changes in each.
+		e.Target += " in group " + e.TargetGroup
 	}
 	switch {
 	case e.State == lb.StateUnhealthy:
