@@ -37,10 +37,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,11 +53,9 @@ type Balancer struct {
 	codec     *cookieCodec
 	cookies   cookieWriter
 	sticky    atomic.Pointer[Stickiness]
-	transport *http.Transport
-	proxy     *httputil.ReverseProxy
-	noDirect  bool   // every request goes through proxy (tests: the reference for proxyDirect)
-	onDirect  func() // called for each request proxyDirect serves (tests)
-	events    *hub   // shared by the target groups of a Router
+	transport *http.Transport        // to the targets: the std engine's, and the fast one's for https and upgrades
+	proxy     *httputil.ReverseProxy // the balancer's hooks (proxy.go); engine.go serves them
+	events    *hub                   // shared by the target groups of a Router
 	metrics   *metrics
 	group     string // the target group's name under a Router (events, metrics); "" for New's one pool
 	decisions decisionMetrics
@@ -110,9 +106,6 @@ func newBalancer(cfg Config, shared *groupShared) (*Balancer, error) {
 	targets := make([]*target, len(cfg.Targets))
 	for i, t := range cfg.Targets {
 		targets[i] = &target{index: i, name: t.Name, url: t.URL, scheme: t.URL.Scheme, host: t.URL.Host, idle: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
-		if cfg.Engine == EngineFast && t.URL.Scheme == "http" {
-			targets[i].conns = newConnPool(dialAddr(t.URL))
-		}
 	}
 	b.pool = newPool(targets, b.stateChanged)
 	b.metrics = newMetrics(b, shared.reg, shared.group)
@@ -122,6 +115,9 @@ func newBalancer(cfg Config, shared *groupShared) (*Balancer, error) {
 	}
 	b.transport = newTransport()
 	b.proxy = b.newReverseProxy()
+	for _, t := range targets {
+		b.attachEngine(t)
+	}
 	return b, nil
 }
 
@@ -129,11 +125,12 @@ func newBalancer(cfg Config, shared *groupShared) (*Balancer, error) {
 // the proxy hooks, which all run on the request's goroutine. They find it
 // in the request's context under exchangeKey{}.
 type exchange struct {
-	// The request's context. The fast engine's requests carry the
-	// exchange itself as their context, extended with itself
-	// (Value(exchangeKey{})): one allocation less than context.WithValue.
-	// The std engine's carry a context.WithValue of this one.
+	// The request's context. The proxied request carries the exchange
+	// itself as its context, extended with itself (Value(exchangeKey{})):
+	// one allocation less than context.WithValue.
 	context.Context
+
+	w http.ResponseWriter // the client's: the engine's sender may keep per-connection state there (engine.go)
 
 	start   time.Time
 	stick   *Stickiness
@@ -146,26 +143,13 @@ type exchange struct {
 	headers time.Time // when the target's response headers arrived
 	retries int
 	setCkie bool   // a stickiness cookie went out with the response
-	front   bool   // served by the frontend, whose request context never reports a client leaving
 	route   *route // the listener rule and group stickiness that sent the request here; nil without a Router
 
-	// Where the target's response header is built: the frontend
-	// connection's storage, reused from one response to the next; nil
-	// for a new map each time.
-	targetHead *headScratch
-
 	// Room that would otherwise be allocated apart on every request: the
-	// forwarded headers' values, the stickiness cookies' Set-Cookie
-	// values, and the body of the target's response (the first exchange
-	// with a pooled connection uses it; a retry allocates its own).
+	// forwarded headers' values and the stickiness cookies' Set-Cookie
+	// values.
 	fwd      [4]string
 	setCkies [2]string
-	body     connBody
-	bodyUsed bool
-
-	// While proxyDirect's request is out, the response that the
-	// target's 1xx responses go to.
-	direct *response
 }
 
 // exchangeKey is the context key of a request's exchange.
@@ -188,26 +172,23 @@ func exchangeIn(ctx context.Context) *exchange {
 }
 
 // ServeHTTP proxies r to a target: the one its stickiness cookie names when
-// that target is usable, else the one the algorithm picks. It is the std
-// engine's handler (Serve with EngineStd runs it under http.Server), and
-// lets any other server, or a test, use the balancer as a handler.
+// that target is usable, else the one the algorithm picks. Serve's engine
+// runs it, and any other server, or a test, may use the balancer as a
+// handler.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b.serve(w, r, r.Context(), false)
+	b.serve(r.Context(), w, r)
 }
 
-// serve is ServeHTTP with the request's context given apart, so that the
-// fast engine's front end sets the context once per request rather than
-// twice; front says the front end serves it.
-func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, front bool) {
-	b.serveRoute(w, r, ctx, front, nil)
+// serve is ServeHTTP with the request's context given apart (r's own is
+// not looked at), for an engine whose server saves the request the copy
+// that setting it costs.
+func (b *Balancer) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	b.serveRoute(ctx, w, r, nil)
 }
 
 // serveRoute is serve for a request that a Router's rule rt sent here.
-func (b *Balancer) serveRoute(w http.ResponseWriter, r *http.Request, ctx context.Context, front bool, rt *route) {
-	ex := &exchange{Context: ctx, start: time.Now(), stick: b.sticky.Load(), front: front, route: rt}
-	if rw, ok := w.(*response); ok {
-		ex.targetHead = &rw.conn.respHead
-	}
+func (b *Balancer) serveRoute(ctx context.Context, w http.ResponseWriter, r *http.Request, rt *route) {
+	ex := &exchange{Context: ctx, w: w, start: time.Now(), stick: b.sticky.Load(), route: rt}
 	if status := refusal(r); status != 0 {
 		b.answer(w, ex, status)
 		b.finish(ex, r)
@@ -237,17 +218,7 @@ func (b *Balancer) serveRoute(w http.ResponseWriter, r *http.Request, ctx contex
 		ex.target.done()
 		b.finish(ex, r)
 	}()
-	if !front {
-		b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
-		return
-	}
-	// A request of the front end's fast parser (no body) skips
-	// ReverseProxy when it may (direct.go).
-	if rw, ok := w.(*response); ok && !b.noDirect && r == &rw.conn.reqHead.req && canProxyDirect(r, t) {
-		b.proxyDirect(rw, r, ex)
-		return
-	}
-	b.proxy.ServeHTTP(w, r.WithContext(ex))
+	t.proxy.serve(ex, w, r)
 }
 
 // finish counts the request and publishes its event.
@@ -396,15 +367,4 @@ func (b *Balancer) SetStickiness(s Stickiness) error {
 			Reason: fmt.Sprintf("mode %s, duration %s, app cookie %q", s.Mode, formatDuration(s.Duration), s.AppCookie)})
 	}
 	return nil
-}
-
-// dialAddr is the host:port of u, with the scheme's default port.
-func dialAddr(u *url.URL) string {
-	if u.Port() != "" {
-		return u.Host
-	}
-	if u.Scheme == "https" {
-		return net.JoinHostPort(u.Hostname(), "443")
-	}
-	return net.JoinHostPort(u.Hostname(), "80")
 }

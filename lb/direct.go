@@ -20,30 +20,65 @@ import (
 // scripts/bench-lb.sh measured 15% less CPU per request without it, which
 // is what brings lb within its target against HAProxy on a small machine.
 //
-// proxyDirect does for such a request what ReverseProxy does, step for
-// step and in the same order, with the same hooks: rewrite (Rewrite),
-// modifyResponse (ModifyResponse), proxyError (ErrorHandler) and the same
-// Transport. What differs is where things live: the outbound request is a
-// copy kept with the front end connection, and it shares the inbound
-// request's header map, also the connection's, which nothing reads after
-// the request. Everything else (bodies, upgrades, https targets, requests from
-// other servers through ServeHTTP) goes through ReverseProxy.
-// TestDirectMatchesReverseProxy sends the same requests both ways and
-// compares what the target and the client receive.
+// directProxy does for such a request what its ReverseProxy does, step for
+// step and in the same order, with the same hooks: Rewrite,
+// ModifyResponse, ErrorHandler and the same Transport. What differs is
+// where things live: the outbound request is a copy kept with the front end
+// connection, and it shares the inbound request's header map, also the
+// connection's, which nothing reads after the request. Everything else
+// (bodies, upgrades, requests from other servers) goes through
+// ReverseProxy. TestDirectMatchesReverseProxy sends the same requests both
+// ways and compares what the target and the client receive.
+//
+// The shared header map is the direct path's contract with its hooks:
+// Rewrite may read from the inbound request only headers that ReverseProxy
+// keeps on the outbound one (not hop-by-hop, not Forwarded,
+// X-Forwarded-Host or X-Forwarded-Proto), and must have read them before
+// it sets them on the outbound request. The Transport must be done with
+// the request's header when RoundTrip returns: connPool is, http.Transport
+// is not (it may still be writing a request the target answered early),
+// so a direct proxy is only for targets served by a connPool.
 
-// canProxyDirect reports whether the front end's request r, read by the
-// fast parser (no body), may take proxyDirect to t.
-func canProxyDirect(r *http.Request, t *target) bool {
-	return t.conns != nil && r.Header["Upgrade"] == nil && plainQuery(r.URL.RawQuery) &&
-		!namesInboundHeader(r.Header["Connection"])
+// directProxy is ReverseProxy with the direct path for the front end's
+// plain requests.
+type directProxy struct {
+	rp *httputil.ReverseProxy // its hooks, and every request the direct path does not take
+
+	noDirect bool   // tests: every request through rp (the reference for the direct path)
+	onDirect func() // tests: called for each request the direct path serves
 }
 
-// namesInboundHeader reports whether the Connection header values conn
-// name, as hop-by-hop, a header that Rewrite reads from the inbound
-// request: ReverseProxy removes it from its copy only, where proxyDirect
-// would remove it from the one map both share.
-func namesInboundHeader(conn []string) bool {
-	return hasToken(conn, "X-Forwarded-For") || hasToken(conn, "X-Amzn-Trace-Id")
+// serve proxies r, whose context is ctx (r's own is not looked at), as
+// rp.ServeHTTP would.
+func (p *directProxy) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	if rw, ok := w.(*response); ok && !p.noDirect && r == &rw.conn.reqHead.req && canProxyDirect(r) {
+		p.direct(ctx, rw, r)
+		return
+	}
+	p.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// canProxyDirect reports whether the front end's request r, read by its
+// fast parser, may take the direct path: no body, no upgrade, a query ReverseProxy forwards as it
+// is, and a Connection header that names no other header (ReverseProxy
+// removes such a header from its copy only, where the direct path would
+// remove it from the one map both share).
+func canProxyDirect(r *http.Request) bool {
+	return r.Body == http.NoBody && r.Header["Upgrade"] == nil && plainQuery(r.URL.RawQuery) &&
+		namesNoHeader(r.Header["Connection"])
+}
+
+// namesNoHeader reports whether the Connection header values conn hold
+// only the options close and keep-alive.
+func namesNoHeader(conn []string) bool {
+	for _, v := range conn {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.Trim(f, " \t"); f != "" && !asciiEqualFold(f, "close") && !asciiEqualFold(f, "keep-alive") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // plainQuery reports whether ReverseProxy would forward query as it is:
@@ -72,27 +107,24 @@ var (
 	noUserAgent = []string{""} // present and empty: no User-Agent is sent
 )
 
-// directRequests are proxyDirect's requests, kept with the front end
+// directRequests are the direct path's requests, kept with the front end
 // connection and reused from one request to the next: the inbound request
-// as ReverseProxy would see it (its context is the exchange), and the
-// outbound one with its URL.
+// as ReverseProxy would see it, and the outbound one with its URL.
 type directRequests struct {
 	in, out http.Request
 	outURL  url.URL
 }
 
-// proxyDirect proxies r, for which canProxyDirect holds, through w.
-func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
-	if b.onDirect != nil {
-		b.onDirect()
+// direct proxies r, for which canProxyDirect holds, through w.
+func (p *directProxy) direct(ctx context.Context, w *response, r *http.Request) {
+	if p.onDirect != nil {
+		p.onDirect()
 	}
 	h := r.Header
-	// The inbound and outbound requests share the header map. Rewrite
-	// reads the inbound X-Forwarded-For and X-Amzn-Trace-Id before it
-	// sets the outbound ones, so that is safe as long as they stay in the
-	// map until then (namesInboundHeader): Rewrite replaces both.
+	// The inbound and outbound requests share the header map (see the
+	// contract above).
 	d := &w.conn.direct
-	d.in = *r.WithContext(ex)
+	d.in = *r.WithContext(ctx)
 	d.out = d.in
 	d.outURL = *r.URL
 	out := &d.out
@@ -108,35 +140,36 @@ func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
 	delete(h, "Forwarded")
 	delete(h, "X-Forwarded-Host")
 	delete(h, "X-Forwarded-Proto")
-	b.rewrite(&httputil.ProxyRequest{In: &d.in, Out: out})
+	p.rp.Rewrite(&httputil.ProxyRequest{In: &d.in, Out: out})
 	if _, ok := h["User-Agent"]; !ok {
 		// Our transport sends none anyway; http.Transport, which a
-		// retry to an https target goes through, would send its own.
+		// retry to an https target may go through, would send its own.
 		h["User-Agent"] = noUserAgent
 	}
 
-	ex.direct = w
-	res, err := b.proxy.Transport.RoundTrip(out)
-	ex.direct = nil
+	o := &w.conn.opts
+	o.direct = w
+	res, err := p.rp.Transport.RoundTrip(out)
+	o.direct = nil
 	if err != nil {
-		b.proxyError(w, out, err)
+		p.fail(w, out, err)
 		return
 	}
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// No upgrade was asked for (canProxyDirect): ReverseProxy's
 		// answer is 502, and it leaves the body to the transport.
-		if err := b.modifyResponse(res); err != nil {
+		if err := p.modifyResponse(res); err != nil {
 			res.Body.Close()
-			b.proxyError(w, out, err)
+			p.fail(w, out, err)
 			return
 		}
-		b.proxyError(w, out, fmt.Errorf("target switched protocol to %q, which the client did not ask for", first(res.Header, "Upgrade")))
+		p.fail(w, out, fmt.Errorf("target switched protocol to %q, which the client did not ask for", first(res.Header, "Upgrade")))
 		return
 	}
 	removeHopHeaders(res.Header)
-	if err := b.modifyResponse(res); err != nil {
+	if err := p.modifyResponse(res); err != nil {
 		res.Body.Close()
-		b.proxyError(w, out, err)
+		p.fail(w, out, err)
 		return
 	}
 	dst := w.header
@@ -158,11 +191,11 @@ func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
 	if stream {
 		w.FlushError()
 	}
-	if err := b.copyBody(w, res.Body, stream); err != nil {
+	if err := p.copyBody(w, res.Body, stream); err != nil {
 		// Under the front end ReverseProxy logs and returns; the front
 		// end then closes the connection of a short response.
 		res.Body.Close()
-		b.proxy.ErrorLog.Printf("lb: copying the response body: %v", err)
+		p.logf("lb: copying the response body: %v", err)
 		return
 	}
 	res.Body.Close() // now, to fill res.Trailer
@@ -177,6 +210,33 @@ func (b *Balancer) proxyDirect(w *response, r *http.Request, ex *exchange) {
 		for _, v := range vv {
 			dst.Add(http.TrailerPrefix+k, v)
 		}
+	}
+}
+
+// modifyResponse runs rp's ModifyResponse, if any.
+func (p *directProxy) modifyResponse(res *http.Response) error {
+	if p.rp.ModifyResponse == nil {
+		return nil
+	}
+	return p.rp.ModifyResponse(res)
+}
+
+// fail answers a request whose exchange failed: rp's ErrorHandler, or
+// ReverseProxy's default, a logged error and 502.
+func (p *directProxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if p.rp.ErrorHandler != nil {
+		p.rp.ErrorHandler(w, r, err)
+		return
+	}
+	p.logf("http: proxy error: %v", err)
+	w.WriteHeader(http.StatusBadGateway)
+}
+
+// logf logs to rp's ErrorLog; without one, nothing is logged (ReverseProxy
+// would use the log package's global logger).
+func (p *directProxy) logf(format string, args ...any) {
+	if p.rp.ErrorLog != nil {
+		p.rp.ErrorLog.Printf(format, args...)
 	}
 }
 
@@ -213,14 +273,18 @@ func appendHeader(dst, src http.Header) {
 // copyBody copies a response body to w, flushing after each write when
 // stream is set. It returns the first write error, or a read error other
 // than EOF; a read error is also logged, as ReverseProxy does.
-func (b *Balancer) copyBody(w *response, body io.Reader, stream bool) error {
-	pool := b.proxy.BufferPool
-	buf := pool.Get()
-	defer pool.Put(buf)
+func (p *directProxy) copyBody(w *response, body io.Reader, stream bool) error {
+	var buf []byte
+	if pool := p.rp.BufferPool; pool != nil {
+		buf = pool.Get()
+		defer pool.Put(buf)
+	} else {
+		buf = make([]byte, 32<<10)
+	}
 	for {
 		n, rerr := body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
-			b.proxy.ErrorLog.Printf("lb: reading the response body: %v", rerr)
+			p.logf("lb: reading the response body: %v", rerr)
 		}
 		if n > 0 {
 			m, werr := w.Write(buf[:n])

@@ -29,6 +29,12 @@ var directCases = []directCase{
 	{"hop-by-hop and forwarded headers", "GET /plain?a=1&b=%20x", "User-Agent: t\r\nConnection: keep-alive, X-Hop\r\nX-Hop: gone\r\n" +
 		"Keep-Alive: timeout=5\r\nProxy-Connection: x\r\nTe: deflate, Trailers\r\nX-Forwarded-For: 192.0.2.1\r\n" +
 		"X-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nForwarded: for=192.0.2.9\r\n" +
+		"X-Amzn-Trace-Id: Root=1-67891233-ABCDEF012345678912345678\r\nAccept: */*\r\n", false},
+	// Connection naming a header sends the request through ReverseProxy,
+	// whose copy of the header alone loses it (canProxyDirect).
+	{"hop-by-hop and forwarded headers, Connection naming none", "GET /plain?a=1&b=%20x", "User-Agent: t\r\nConnection: keep-alive, Close\r\n" +
+		"Keep-Alive: timeout=5\r\nProxy-Connection: x\r\nTe: deflate, Trailers\r\nX-Forwarded-For: 192.0.2.1\r\n" +
+		"X-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nForwarded: for=192.0.2.9\r\n" +
 		"X-Amzn-Trace-Id: Root=1-67891233-ABCDEF012345678912345678\r\nAccept: */*\r\n", true},
 	{"no user agent", "GET /plain", "", true},
 	{"Te without trailers", "GET /plain", "Te: deflate\r\n", true},
@@ -179,11 +185,22 @@ func directPair(t testing.TB, target string) (viaDirect, viaProxy *running, serv
 	cfg := Config{Engine: EngineFast, Targets: []Target{{Name: "t1", URL: u}}, Sticky: StickyDuration, PassiveFailover: true}
 	served = new(atomic.Int64)
 	count := func() { served.Add(1) }
-	viaDirect = serveWith(t, cfg, func(b *Balancer) { b.onDirect = count })
-	viaProxy = serveWith(t, cfg, func(b *Balancer) { b.noDirect, b.onDirect = true, count })
+	viaDirect = serveWith(t, cfg, func(b *Balancer) { setDirect(b, false, count) })
+	viaProxy = serveWith(t, cfg, func(b *Balancer) { setDirect(b, true, count) })
 	waitHealthy(t, viaDirect)
 	waitHealthy(t, viaProxy)
 	return viaDirect, viaProxy, served
+}
+
+// setDirect sets the direct path's test hooks on every target of b that
+// has one: noDirect sends every request through ReverseProxy, onDirect
+// counts those the direct path serves.
+func setDirect(b *Balancer, noDirect bool, onDirect func()) {
+	for _, t := range b.pool.all {
+		if p, ok := t.proxy.(*directProxy); ok {
+			p.noDirect, p.onDirect = noDirect, onDirect
+		}
+	}
 }
 
 // TestDirectMatchesReverseProxy sends the same requests through the front
@@ -216,7 +233,7 @@ func TestDirectMatchesReverseProxy(t *testing.T) {
 	}
 
 	// The reference itself, on the points where a mistake would be shared.
-	directExchange(t, viaDirect.url, directCases[0])
+	directExchange(t, viaDirect.url, directCases[1])
 	got := received()
 	for _, want := range []string{"X-Forwarded-For: 192.0.2.1, 127.0.0.1", "X-Forwarded-Proto: http", "Te: trailers",
 		"X-Amzn-Trace-Id: Self=1-<epoch>-<random>;Root=1-67891233-ABCDEF012345678912345678"} {
@@ -224,10 +241,14 @@ func TestDirectMatchesReverseProxy(t *testing.T) {
 			t.Errorf("the target received\n%s\nwant a line %q", got, want)
 		}
 	}
-	for _, gone := range []string{"X-Hop", "Keep-Alive", "Proxy-Connection", "Connection", "X-Forwarded-Host", "Forwarded:"} {
+	for _, gone := range []string{"Keep-Alive", "Proxy-Connection", "Connection", "X-Forwarded-Host", "Forwarded:"} {
 		if strings.Contains(got, "\n"+gone) {
 			t.Errorf("the target received\n%s\nwant no %s", got, gone)
 		}
+	}
+	directExchange(t, viaDirect.url, directCases[0])
+	if got := received(); strings.Contains(got, "\nX-Hop") {
+		t.Errorf("the target received\n%s\nwant no X-Hop, which Connection names", got)
 	}
 	if hints := directExchange(t, viaDirect.url, directCase{line: "GET /early"}); !strings.Contains(hints, "103 Early Hints") || !strings.Contains(hints, "Link: </style.css>; rel=preload") {
 		t.Errorf("the client received\n%s\nwant the 103 with its Link first", hints)
@@ -253,7 +274,7 @@ func TestDirectFlushesStreamHead(t *testing.T) {
 	defer close(release)
 	u, _ := url.Parse(srv.URL)
 	var served atomic.Int64
-	r := serveWith(t, Config{Engine: EngineFast, Targets: []Target{{Name: "t1", URL: u}}}, func(b *Balancer) { b.onDirect = func() { served.Add(1) } })
+	r := serveWith(t, Config{Engine: EngineFast, Targets: []Target{{Name: "t1", URL: u}}}, func(b *Balancer) { setDirect(b, false, func() { served.Add(1) }) })
 	waitHealthy(t, r)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -12,7 +12,7 @@ import (
 func TestStdEngineIsNetHTTP(t *testing.T) {
 	var direct atomic.Int32
 	_, ts := backends(t, 2)
-	r := serveWith(t, Config{Engine: EngineStd, Targets: ts}, func(b *Balancer) { b.onDirect = func() { direct.Add(1) } })
+	r := serveWith(t, Config{Engine: EngineStd, Targets: ts}, func(b *Balancer) { setDirect(b, false, func() { direct.Add(1) }) })
 	waitHealthy(t, r)
 	c := newClient(t)
 	for range 4 {
@@ -24,8 +24,11 @@ func TestStdEngineIsNetHTTP(t *testing.T) {
 		t.Errorf("got %d requests on the direct path, want 0", n)
 	}
 	for _, tg := range r.pool.all {
-		if tg.conns != nil {
+		if _, ok := tg.conns.(stdConns); !ok {
 			t.Errorf("target %s has the fast engine's connection pool, want none", tg.name)
+		}
+		if _, ok := tg.proxy.(stdProxy); !ok {
+			t.Errorf("target %s has the fast engine's direct path, want ReverseProxy", tg.name)
 		}
 	}
 }

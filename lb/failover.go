@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"slices"
-	"syscall"
 	"time"
 )
 
@@ -40,8 +38,7 @@ func classify(err error) failure {
 	if errors.Is(err, errEarlyAnswer) {
 		return failedOther // the target got the request: a malformed answer, 502 as on ALB
 	}
-	var op *net.OpError
-	if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, syscall.ECONNREFUSED) {
+	if connectFailed(err) {
 		// Refused, reset, unreachable or timed out while connecting:
 		// nothing was sent.
 		return failedRefused
@@ -50,21 +47,6 @@ func classify(err error) failure {
 		return failedOther // a slow target is not a dead one: 504, as on ALB
 	}
 	return failedNoAnswer
-}
-
-// reason is a short description of a failed round trip for events and logs.
-func reason(err error) string {
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case isTimeout(err):
-		return "timeout"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return "unreachable"
-	}
-	return "connection failed"
 }
 
 func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -90,7 +72,7 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	for {
 		kind := classify(err)
 		if kind == failedRefused {
-			f.b.pool.markUnhealthy(ex.target, "passive failover: "+reason(err))
+			f.b.pool.markUnhealthy(ex.target, "passive failover: "+failureReason(err))
 		}
 		// Any method may move when the target never saw the request. After
 		// that only idempotent requests without a body may: the target may
@@ -147,15 +129,9 @@ func (b *Balancer) pickExcept(tried []*target) *target {
 	return b.sel.pick(rest)
 }
 
-// send sends req to t: over t's own connections for plain HTTP, through
-// the shared http.Transport for https targets and protocol upgrades
-// (WebSocket), whose response body must stay a two-way connection.
+// send sends req to t through the engine's connections to it (engine.go).
 func (b *Balancer) send(req *http.Request, t *target) (*http.Response, error) {
-	if t.conns == nil || req.Header["Upgrade"] != nil {
-		return b.sendStd(req)
-	}
-	ex := exchangeOf(req)
-	return t.conns.roundTrip(req, targetTimeout, !ex.front, ex.sent)
+	return t.conns.send(req, exchangeOf(req))
 }
 
 // retarget returns a shallow copy of req sent to t: a RoundTripper must not

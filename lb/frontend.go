@@ -29,13 +29,16 @@ import (
 // response is written, not while the target works on it. The admin API,
 // which has no such budget, is served by http.Server.
 //
-// Limits are http.Server's with the settings of Serve: request heads of at
-// most maxHeaderBytes (431 beyond) read within readHeaderTimeout, idleTimeout between
-// requests, no limit on reading bodies or writing responses (streams).
+// Limits are http.Server's: request heads of at most maxHeaderBytes (431
+// beyond) read within readHeaderTimeout, idleTimeout between requests, no
+// limit on reading bodies or writing responses (streams).
 type frontend struct {
-	handler *Balancer
-	log     *slog.Logger
-	base    context.Context // parent of every request's context; cancelled after the shutdown grace
+	handler           handlerFunc
+	log               *slog.Logger
+	base              context.Context // parent of every request's context
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	maxHeaderBytes    int64
 
 	mu       sync.Mutex // guards conns
 	conns    map[*frontConn]struct{}
@@ -70,8 +73,28 @@ type frontConn struct {
 	// What heads are parsed into, reused from request to request: the
 	// client's, and the targets' (set in each exchange, targetHead).
 	reqHead, respHead headScratch
-	// proxyDirect's inbound and outbound requests (direct.go).
+	// The direct path's inbound and outbound requests (direct.go).
 	direct directRequests
+	// The options of the requests the handler sends to targets while it
+	// serves this connection's request (optionsFor).
+	opts reqOptions
+}
+
+// handlerFunc serves a request, as an http.Handler, with its context given
+// apart: r.Context() is not the request's (setting it would cost every
+// request a copy of r).
+type handlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request)
+
+// optionsFor returns the options of a request sent to a target while
+// serving w: for a w of the front end, its connection's (connPool.do then
+// builds the response in the connection's storage and does not watch the
+// context, which never reports a client leaving); nil for any other w.
+func optionsFor(w http.ResponseWriter) *reqOptions {
+	rw, ok := w.(*response)
+	if !ok || rw.hijacked {
+		return nil
+	}
+	return &rw.conn.opts
 }
 
 // heldReader is a socket reader that can run work inside one wait for
@@ -84,8 +107,11 @@ type heldReader interface {
 // nothing has arrived yet.
 var errWouldBlock = errors.New("lb: no data yet")
 
-func newFrontend(b *Balancer, base context.Context) *frontend {
-	return &frontend{handler: b, log: b.log, base: base, conns: make(map[*frontConn]struct{})}
+// newFrontend returns a front end that serves h with the limits of
+// http.Server with these settings.
+func newFrontend(h handlerFunc, log *slog.Logger, base context.Context, readHeaderTimeout, idleTimeout time.Duration, maxHeaderBytes int64) *frontend {
+	return &frontend{handler: h, log: log, base: base, readHeaderTimeout: readHeaderTimeout, idleTimeout: idleTimeout,
+		maxHeaderBytes: maxHeaderBytes, conns: make(map[*frontConn]struct{})}
 }
 
 // serve accepts connections until l is closed.
@@ -138,6 +164,8 @@ func (f *frontend) newConn(nc net.Conn) *frontConn {
 	c.ctx = context.WithValue(f.base, http.LocalAddrContextKey, nc.LocalAddr())
 	c.resp.conn = c
 	c.resp.header = make(http.Header)
+	c.opts.unwatched = true
+	c.opts.head = &c.respHead
 	return c
 }
 
@@ -162,8 +190,11 @@ func (f *frontend) stopAccepting() {
 }
 
 // close closes idle connections now and the others as they finish their
-// request, and waits for them until ctx is done; then it closes what is
-// left. The caller has called stopAccepting and closed the listener.
+// request, and waits for them until ctx is done; then it makes every read
+// and write of the others fail, and returns ctx's error without waiting for
+// them (wait does; a handler waiting for something else than its client,
+// a target, is the caller's to end). The caller has called stopAccepting
+// and closed the listener.
 func (f *frontend) close(ctx context.Context) error {
 	f.stopAccepting()
 	done := make(chan struct{})
@@ -194,9 +225,6 @@ func (f *frontend) close(ctx context.Context) error {
 				c.nc.SetDeadline(aLongTimeAgo)
 			}
 			f.mu.Unlock()
-			// Requests still waiting for their target end now.
-			f.handler.closeTargetConns()
-			<-done
 			return ctx.Err()
 		case <-tick.C:
 		}
@@ -211,9 +239,9 @@ func (f *frontend) closeGracefully(ctx context.Context, l net.Listener) error {
 	return f.close(ctx)
 }
 
-// wait returns at once: close has waited for every connection but the
-// hijacked ones, which end with the base context.
-func (f *frontend) wait() {}
+// wait waits for the connections close left, hijacked ones aside (they
+// are their handler's, and end with the base context).
+func (f *frontend) wait() { f.active.Wait() }
 
 // limitReader lets the request head be read up to a limit, like the
 // connReader of http.Server.
@@ -256,9 +284,9 @@ func (c *frontConn) serve(f *frontend) {
 			return
 		}
 		c.state.Store(connIdle)
-		wait := idleTimeout
+		wait := f.idleTimeout
 		if first {
-			wait = readHeaderTimeout
+			wait = f.readHeaderTimeout
 		}
 		first = false
 		c.setReadDeadline(wait)
@@ -326,7 +354,7 @@ func (c *frontConn) serveHeld(f *frontend) (req *http.Request, done bool) {
 				done = true
 				return true
 			}
-			c.setReadDeadline(idleTimeout)
+			c.setReadDeadline(f.idleTimeout)
 			if c.br.Buffered() == 0 {
 				// Read all there was: wait, without a read that would
 				// find nothing.
@@ -349,11 +377,11 @@ func (c *frontConn) readRequest() *http.Request {
 	c.state.Store(connActive)
 	head, whole := bufferedHead(c.br)
 	if !whole {
-		c.setReadDeadline(readHeaderTimeout)
+		c.setReadDeadline(c.f.readHeaderTimeout)
 	}
-	// The same bound as http.Server with serverMaxHeaderBytes: at most
-	// maxHeaderBytes of a head, counted from the first byte read for it.
-	c.lim.limited, c.lim.n = true, maxHeaderBytes-int64(c.br.Buffered())
+	// At most maxHeaderBytes of a head, counted from the first byte read
+	// for it, as http.Server with a MaxHeaderBytes 4096 bytes smaller.
+	c.lim.limited, c.lim.n = true, c.f.maxHeaderBytes-int64(c.br.Buffered())
 	var req *http.Request
 	if !c.declined {
 		req = readRequestFast(c.br, head, &c.reqHead)
@@ -417,7 +445,7 @@ func (c *frontConn) handle(f *frontend, req *http.Request) bool {
 		req.Body = &continueReader{rc: req.Body, w: w}
 		req.Header.Del("Expect")
 	}
-	f.handler.serve(w, req, c.ctx, true)
+	f.handler(c.ctx, w, req)
 	if w.hijacked {
 		return false
 	}

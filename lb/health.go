@@ -75,7 +75,7 @@ func (b *Balancer) check(ctx context.Context, client *http.Client, t *target) (o
 		if isTimeout(err) {
 			code = ReasonTimeout
 		}
-		return false, "health check: " + reason(err), code
+		return false, "health check: " + failureReason(err), code
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	resp.Body.Close()

@@ -22,32 +22,6 @@ const targetTimeout = 60 * time.Second
 // default is 10 MiB).
 const maxResponseHeaderBytes = http.DefaultMaxHeaderBytes
 
-// newTransport returns the one transport shared by every target (the std
-// engine's, and the fast engine's for https targets and upgrades):
-// connections are kept alive and reused (plenty idle per target, so that a
-// burst does not end in TIME_WAIT churn), dials and slow targets are
-// bounded, and no environment proxy is ever used (Proxy is nil). HTTP/1.1
-// only, as ALB speaks to its targets.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		DialContext:         dialCounting(newDialer()), // stdconn.go
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 256,
-		// Shorter than the keep-alive timeout of usual servers, so that
-		// the balancer drops an idle connection before its target does
-		// and seldom sends on one being closed (ALB advises targets to
-		// keep connections longer than its own idle timeout for the same
-		// reason).
-		IdleConnTimeout:        30 * time.Second,
-		TLSHandshakeTimeout:    10 * time.Second,
-		ExpectContinueTimeout:  time.Second,
-		ResponseHeaderTimeout:  targetTimeout,
-		MaxResponseHeaderBytes: maxResponseHeaderBytes,
-		// Pass bodies through as the target encoded them.
-		DisableCompression: true,
-	}
-}
-
 func (b *Balancer) newReverseProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:   b.rewrite,

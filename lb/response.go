@@ -49,6 +49,8 @@ func (w *response) reset(req *http.Request) {
 		}
 	}
 	*w = response{conn: w.conn, req: req, header: w.header, length: -1}
+	o := &w.conn.opts
+	o.bodyFree, o.direct = true, nil
 	// HTTP/1.0 keeps the connection only when asked to; a client that
 	// sent Connection: close is told so.
 	w.closeAfter = req.Close || (!req.ProtoAtLeast(1, 1) && !strings.EqualFold(req.Header.Get("Connection"), "keep-alive"))

@@ -243,7 +243,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case action.Forward != nil:
 		name, info := rt.pickGroup(action.Forward, key, r, start)
-		rt.groups[name].serveRoute(w, r, r.Context(), false, info)
+		rt.groups[name].serveRoute(r.Context(), w, r, info)
 	case action.Redirect != nil:
 		loc, status := action.Redirect.Location(r, localPort(r))
 		http.Redirect(w, r, loc, status)

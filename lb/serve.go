@@ -50,12 +50,7 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 		port := strconv.Itoa(a.Port)
 		b.proxyPort.Store(&port)
 	}
-	var proxy proxyServer
-	if b.cfg.Engine == EngineFast {
-		proxy = newFrontend(b, proxyBase)
-	} else {
-		proxy = b.newStdServer(proxyBase)
-	}
+	proxy := b.newProxyServer(proxyBase)
 	var admin *http.Server
 	if adminLn != nil {
 		admin = &http.Server{
@@ -89,6 +84,8 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	defer cancel()
 	if err := proxy.closeGracefully(shutdownCtx, proxyLn); err != nil {
 		b.log.Warn("lb: shutdown timed out, closed the proxy's connections", "err", err)
+		// Requests still waiting for their target end now.
+		b.closeTargetConns()
 	}
 	if admin != nil {
 		if err := admin.Shutdown(shutdownCtx); err != nil {
@@ -105,70 +102,4 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	b.transport.CloseIdleConnections()
 	b.closeTargetConns()
 	return serveErr
-}
-
-// proxyServer is an engine's server of the proxy listener.
-type proxyServer interface {
-	// serve accepts connections on l until shutdown.
-	serve(l net.Listener) error
-	// closeGracefully closes l and the idle connections, lets in-flight
-	// requests finish until ctx is done, then closes every connection but
-	// the upgraded ones, and returns ctx's error if it had to.
-	closeGracefully(ctx context.Context, l net.Listener) error
-	// wait waits for the requests that closeGracefully left, which end once the
-	// base context of the requests is cancelled.
-	wait()
-}
-
-var (
-	_ proxyServer = (*frontend)(nil)
-	_ proxyServer = (*stdServer)(nil)
-)
-
-// stdServer is the std engine: net/http's server, with the Balancer as its
-// handler (ServeHTTP: httputil.ReverseProxy and http.Transport).
-type stdServer struct {
-	srv      *http.Server
-	handlers sync.WaitGroup // requests being served, upgraded ones included
-}
-
-func (b *Balancer) newStdServer(base context.Context) *stdServer {
-	s := &stdServer{}
-	s.srv = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s.handlers.Add(1)
-			defer s.handlers.Done()
-			b.ServeHTTP(w, r)
-		}),
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    serverMaxHeaderBytes,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
-	}
-	return s
-}
-
-func (s *stdServer) serve(l net.Listener) error { return s.srv.Serve(l) }
-
-func (s *stdServer) closeGracefully(ctx context.Context, l net.Listener) error {
-	// http.Server.Shutdown closes l and idle connections, and waits for
-	// the others to become idle; it does not track hijacked (upgraded)
-	// connections, which end when their request's context does.
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		s.srv.Close()
-	}
-	return err
-}
-
-func (s *stdServer) wait() { s.handlers.Wait() }
-
-// closeTargetConns closes every connection to the targets, idle or in use.
-func (b *Balancer) closeTargetConns() {
-	for _, t := range b.pool.all {
-		if t.conns != nil {
-			t.conns.closeAll()
-		}
-	}
 }

@@ -81,9 +81,10 @@ type target struct {
 
 	m targetMetrics
 
-	// conns are the kept-alive connections to an http target; nil for
-	// https, which goes through the shared http.Transport.
-	conns *connPool
+	// The engine's connections to the target and its reverse proxy
+	// (engine.go).
+	conns targetConns
+	proxy proxyHandler
 }
 
 func (t *target) loadState() state { return state(t.state.Load()) }

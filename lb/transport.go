@@ -48,8 +48,10 @@ const (
 // connPool is one target's kept-alive connections. It is safe for
 // concurrent use.
 type connPool struct {
-	addr   string // host:port to dial
-	dialer net.Dialer
+	addr          string // host:port to dial
+	dialer        net.Dialer
+	headerTimeout time.Duration // how long a response head may take, from the request sent
+	maxHead       int64         // the most bytes of a response head, 1xx responses included
 
 	mu     sync.Mutex               // guards idle, open and closed
 	idle   []*clientConn            // most recently used last
@@ -78,8 +80,34 @@ type peeker interface{ alive() bool }
 // (sockio_linux.go).
 type writeDeferrer interface{ deferWrite(on bool) }
 
-func newConnPool(addr string) *connPool {
-	return &connPool{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}, open: make(map[*clientConn]struct{})}
+func newConnPool(addr string, headerTimeout time.Duration, maxHead int64) *connPool {
+	return &connPool{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		headerTimeout: headerTimeout, maxHead: maxHead, open: make(map[*clientConn]struct{})}
+}
+
+// reqOptions are the options of one request sent with connPool.do, given
+// explicitly rather than found in the request's context.
+type reqOptions struct {
+	// sent is when the request is sent, read once by the caller (zero:
+	// read from the clock).
+	sent time.Time
+	// unwatched: the request's context never reports a client leaving
+	// (the front end's), so the exchange does not watch it; closeAll
+	// ends exchanges at shutdown instead. Watching costs every request a
+	// context.AfterFunc.
+	unwatched bool
+	// head is where the response head is built, reused from one
+	// response to the next (a front end connection's); nil for a new
+	// storage each time.
+	head *headScratch
+	// body is room for the response body (one allocation less), used
+	// by the first exchange after bodyFree is set; a retry allocates
+	// its own.
+	body     connBody
+	bodyFree bool
+	// direct, when set, gets the target's 1xx informational responses
+	// (the direct path's client); else the request's httptrace does.
+	direct *response
 }
 
 // get returns an idle connection (reused true) or a new one. An idle
@@ -177,15 +205,13 @@ var errStaleConn = errors.New("lb: kept-alive connection closed by the target")
 // target never got it (the race of keep-alive timeouts, which
 // http.Transport retries the same way).
 //
-// now is the time the request is sent, read once by the caller.
-//
-// With watch set, the request's context interrupts the exchange when done
-// (a client that left); the frontend, which notices no such thing, leaves
-// it unset and stops exchanges with closeAll at shutdown instead.
-func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, watch bool, now time.Time) (*http.Response, error) {
+// Unless o.unwatched, the request's context interrupts the exchange when
+// done (a client that left).
+func (p *connPool) do(req *http.Request, o *reqOptions) (*http.Response, error) {
 	ctx := req.Context()
+	now := o.sent
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
+		if attempt > 0 || now.IsZero() {
 			now = time.Now()
 		}
 		// A body cannot be sent twice: make sure of the connection before
@@ -194,7 +220,7 @@ func (p *connPool) roundTrip(req *http.Request, headerTimeout time.Duration, wat
 		if err != nil {
 			return nil, err
 		}
-		resp, err := p.exchange(ctx, cc, req, now, headerTimeout, watch)
+		resp, err := p.exchange(ctx, cc, req, now, o)
 		if err == nil {
 			return resp, nil
 		}
@@ -246,30 +272,23 @@ func (cc *clientConn) setDeadline(timeout time.Duration, now time.Time) {
 }
 
 // exchange writes req on cc and reads the response head.
-func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration, watch bool) (*http.Response, error) {
+func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, o *reqOptions) (*http.Response, error) {
 	var stop func() bool
-	if watch {
+	if !o.unwatched {
 		// A client that leaves, or a shutdown, interrupts the exchange.
 		stop = context.AfterFunc(ctx, func() { cc.nc.SetDeadline(aLongTimeAgo) })
 	}
 	// Made before the exchange, so that a body of known length can be
-	// framed inside it: one allocation for both, or none, inside the
-	// balancer's exchange.
-	ex := exchangeIn(ctx)
+	// framed inside it: one allocation for both, or none, in o's room.
 	var body *connBody
-	var sc *headScratch
-	if ex != nil {
-		sc = ex.targetHead
-		if !ex.bodyUsed {
-			ex.bodyUsed = true
-			body = &ex.body
-		}
-	}
-	if body == nil {
+	if o.bodyFree {
+		o.bodyFree = false
+		body = &o.body
+	} else {
 		body = new(connBody)
 	}
 	*body = connBody{cc: cc, pool: p, stop: stop}
-	resp, writeErr, err := exchangeHead(ctx, cc, req, now, headerTimeout, &body.fixed, sc)
+	resp, writeErr, err := p.exchangeHead(ctx, cc, req, now, &body.fixed, o)
 	if err != nil {
 		if stop != nil {
 			stop()
@@ -307,8 +326,9 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 // The head must arrive within headerTimeout of the request being written,
 // as with http.Transport's ResponseHeaderTimeout: an upload may take longer.
 //
-// The response head is built in sc, a new storage when nil.
-func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, headerTimeout time.Duration, body *lengthBody, sc *headScratch) (resp *http.Response, writeErr chan error, err error) {
+// The response head is built in o.head, a new storage when nil.
+func (p *connPool) exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, body *lengthBody, o *reqOptions) (resp *http.Response, writeErr chan error, err error) {
+	headerTimeout := p.headerTimeout
 	if req.Body == nil {
 		cc.setDeadline(headerTimeout, now)
 		if cc.deferrer != nil {
@@ -339,11 +359,11 @@ func exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now ti
 		}()
 		writeErr = done
 	}
-	// The head, 1xx responses included, may take at most
-	// maxResponseHeaderBytes, as with http.Transport's
-	// MaxResponseHeaderBytes; the body is not limited.
-	cc.lim.limited, cc.lim.n = true, maxResponseHeaderBytes-int64(cc.br.Buffered())
-	resp, err = readResponse(ctx, cc.br, req, body, sc)
+	// The head, 1xx responses included, may take at most p.maxHead, as
+	// with http.Transport's MaxResponseHeaderBytes; the body is not
+	// limited.
+	cc.lim.limited, cc.lim.n = true, p.maxHead-int64(cc.br.Buffered())
+	resp, err = readResponse(ctx, cc.br, req, body, o)
 	cc.lim.limited = false
 	if err != nil {
 		if writeErr != nil {
@@ -404,13 +424,14 @@ func writeHead(bw *bufio.Writer, req *http.Request) {
 
 // readResponse reads a response head, passing 1xx informational responses
 // (100 Continue, 103 Early Hints) to the request's trace as http.Transport
-// does, so that ReverseProxy forwards them, or to the client of proxyDirect.
-func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body *lengthBody, sc *headScratch) (*http.Response, error) {
+// does, so that ReverseProxy forwards them, or to the client of the direct
+// path (o.direct).
+func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body *lengthBody, o *reqOptions) (*http.Response, error) {
 	for {
 		if _, err := br.Peek(1); err != nil {
 			return nil, staleIf(err)
 		}
-		if resp := readResponseFast(br, req, body, sc); resp != nil {
+		if resp := readResponseFast(br, req, body, o.head); resp != nil {
 			return resp, nil
 		}
 		resp, err := http.ReadResponse(br, req)
@@ -420,8 +441,8 @@ func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body
 		if resp.StatusCode < 100 || resp.StatusCode > 199 || resp.StatusCode == http.StatusSwitchingProtocols {
 			return resp, nil
 		}
-		if ex := exchangeIn(ctx); ex != nil && ex.direct != nil {
-			forward1xx(ex.direct, resp.StatusCode, resp.Header)
+		if o.direct != nil {
+			forward1xx(o.direct, resp.StatusCode, resp.Header)
 			continue
 		}
 		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {

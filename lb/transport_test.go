@@ -99,7 +99,7 @@ func rawTarget(t *testing.T, serve func(c net.Conn)) *connPool {
 			}()
 		}
 	}()
-	p := newConnPool(l.Addr().String())
+	p := newConnPool(l.Addr().String(), time.Second, maxResponseHeaderBytes)
 	t.Cleanup(p.closeAll)
 	return p
 }
@@ -130,7 +130,8 @@ func getSince(t *testing.T, p *connPool, method string, body io.Reader, timeout 
 	if body == nil {
 		req.Body = nil
 	}
-	resp, err := p.roundTrip(req, timeout, true, began)
+	p.headerTimeout = timeout // the tests' requests are one at a time
+	resp, err := p.do(req, &reqOptions{sent: began})
 	if err != nil {
 		return "", err
 	}

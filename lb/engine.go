@@ -1,0 +1,123 @@
+package lb
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+)
+
+// The seam between the balancer and its engines (Config.Engine): the one
+// file of the balancer that knows which engine serves it. The balancer
+// proper (stickiness, cookies, selection, health, failover, draining,
+// admin, dashboard) reaches the network only through the three interfaces
+// below, set up here for each target and for Serve.
+//
+//   - std (stdengine.go, stdconn.go): http.Server, httputil.ReverseProxy
+//     and http.Transport.
+//   - fast: the front end (frontend.go), its direct path (direct.go) and its
+//     target connection pool (transport.go), with plain ReverseProxy and
+//     http.Transport for what they do not take (bodies and upgrades to
+//     the front end's general path, https targets, upgrades to targets).
+
+// proxyServer is an engine's server of the proxy listener.
+type proxyServer interface {
+	// serve accepts connections on l until shutdown.
+	serve(l net.Listener) error
+	// closeGracefully closes l and the idle connections, and lets
+	// in-flight requests finish until ctx is done; then it makes the
+	// connections left fail, but the upgraded ones, and returns ctx's
+	// error.
+	closeGracefully(ctx context.Context, l net.Listener) error
+	// wait waits for the requests that closeGracefully left, which end
+	// once the base context of the requests is cancelled and the target
+	// connections are closed.
+	wait()
+}
+
+// proxyHandler is an engine's reverse proxy to one target: it runs the
+// balancer's hooks (proxy.go) on a request whose context, given apart, is
+// its exchange.
+type proxyHandler interface {
+	serve(ctx context.Context, w http.ResponseWriter, r *http.Request)
+}
+
+// targetConns are an engine's connections to one target.
+type targetConns interface {
+	// send sends req, an outbound request of ex, and returns the
+	// target's answer (failover.go).
+	send(req *http.Request, ex *exchange) (*http.Response, error)
+	// close closes every connection, idle or in use.
+	close()
+}
+
+var (
+	_ proxyServer  = (*frontend)(nil)
+	_ proxyServer  = (*stdServer)(nil)
+	_ proxyHandler = (*directProxy)(nil)
+	_ proxyHandler = stdProxy{}
+	_ targetConns  = stdConns{}
+	_ targetConns  = (*fastConns)(nil)
+)
+
+// newProxyServer returns the engine's server of the proxy listener, whose
+// requests' contexts derive from base.
+func (b *Balancer) newProxyServer(base context.Context) proxyServer {
+	if b.cfg.Engine == EngineFast {
+		return newFrontend(b.serve, b.log, base, readHeaderTimeout, idleTimeout, maxHeaderBytes)
+	}
+	return b.newStdServer(base)
+}
+
+// attachEngine gives t the engine's connections and reverse proxy. The
+// fast engine's pool and direct path are for http targets; https targets
+// go through ReverseProxy and http.Transport on both engines.
+func (b *Balancer) attachEngine(t *target) {
+	if b.cfg.Engine == EngineFast && t.scheme == "http" {
+		t.conns = &fastConns{std: stdConns{b}, pool: newConnPool(dialAddr(t.url), targetTimeout, maxResponseHeaderBytes)}
+		t.proxy = &directProxy{rp: b.proxy}
+		return
+	}
+	t.conns = stdConns{b}
+	t.proxy = stdProxy{b.proxy}
+}
+
+// closeTargetConns closes every connection to the targets, idle or in use.
+func (b *Balancer) closeTargetConns() {
+	for _, t := range b.pool.all {
+		t.conns.close()
+	}
+}
+
+// fastConns are the fast engine's connections to an http target: its own
+// pool, and http.Transport for protocol upgrades (WebSocket), whose
+// response body must stay a two-way connection.
+type fastConns struct {
+	std  stdConns
+	pool *connPool
+}
+
+func (c *fastConns) send(req *http.Request, ex *exchange) (*http.Response, error) {
+	if req.Header["Upgrade"] != nil {
+		return c.std.send(req, ex)
+	}
+	o := optionsFor(ex.w)
+	if o == nil {
+		o = &reqOptions{}
+	}
+	o.sent = ex.sent
+	return c.pool.do(req, o)
+}
+
+func (c *fastConns) close() { c.pool.closeAll() }
+
+// dialAddr is the host:port of u, with the scheme's default port.
+func dialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
