@@ -107,7 +107,7 @@ func newBalancer(cfg Config, shared *groupShared) (*Balancer, error) {
 	for i, t := range cfg.Targets {
 		targets[i] = &target{index: i, name: t.Name, url: t.URL, scheme: t.URL.Scheme, host: t.URL.Host, idle: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 	}
-	b.pool = newPool(targets, b.stateChanged)
+	b.pool = newPool(targets, b.stateChanged, cfg.MinHealthyTargets, cfg.MinHealthyPercent)
 	b.metrics = newMetrics(b, shared.reg, shared.group)
 	b.decisions = b.metrics.forDecisions()
 	for _, t := range targets {
@@ -267,7 +267,7 @@ func (b *Balancer) answer(w http.ResponseWriter, ex *exchange, status int) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "%d %s\n", status, http.StatusText(status))
+	fmt.Fprintf(w, "%d %s\n", status, reasonPhrase(status))
 }
 
 func statusText(status int) string {

@@ -107,6 +107,13 @@ type Config struct {
 	// unhealthy, 1 to 10, default 2.
 	UnhealthyThreshold int
 
+	// MinHealthyTargets and MinHealthyPercent are ALB's
+	// unhealthy_state_routing: the targets fail open (requests go to every
+	// registered target, healthy or not) when fewer than MinHealthyTargets
+	// (default 1: only when none is healthy, ALB's default) or fewer than
+	// MinHealthyPercent percent of them (0, default: off) are healthy.
+	MinHealthyTargets, MinHealthyPercent int
+
 	// DeregistrationDelay is how long a draining target keeps serving its
 	// in-flight requests before it becomes unused. Default 30s (ALB: 300s);
 	// a negative value means no delay. At most 1h.
@@ -294,6 +301,9 @@ func (cfg Config) validateSettings() error {
 	}
 	if cfg.UnhealthyThreshold < 1 || cfg.UnhealthyThreshold > 10 {
 		return fieldErr("UnhealthyThreshold", fmt.Sprint(cfg.UnhealthyThreshold), "must be from 1 to 10")
+	}
+	if cfg.MinHealthyTargets < 0 || cfg.MinHealthyPercent < 0 || cfg.MinHealthyPercent > 100 {
+		return fieldErr("MinHealthyPercent", fmt.Sprint(cfg.MinHealthyPercent), "MinHealthyTargets must be at least 0 and MinHealthyPercent from 0 to 100")
 	}
 	if cfg.DeregistrationDelay > time.Hour {
 		return fieldErr("DeregistrationDelay", duration.Short(cfg.DeregistrationDelay), "must be at most 1h")

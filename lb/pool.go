@@ -16,6 +16,11 @@ type pool struct {
 	mu sync.Mutex // serialises state changes and guards target.passes, fails and drainGen
 
 	onChange func(t *target, from, to state, reason string) // called with mu held
+
+	// When the pool fails open (ALB's unhealthy_state_routing): fewer
+	// healthy targets than minHealthy, or than minHealthyPct percent of
+	// the registered ones (0: not by percentage). Fixed at New.
+	minHealthy, minHealthyPct int
 }
 
 // snapshot is the routing view of the pool at one moment. It is never
@@ -23,11 +28,11 @@ type pool struct {
 type snapshot struct {
 	byName     map[string]*target // every target, whatever its state
 	candidates []*target          // where the algorithm picks: the healthy targets, or on fail-open every registered one
-	failOpen   bool               // no target is healthy: route to all registered ones, as ALB does
+	failOpen   bool               // too few targets are healthy (by default none): route to all registered ones, as ALB does
 }
 
-func newPool(targets []*target, onChange func(t *target, from, to state, reason string)) *pool {
-	p := &pool{all: targets, onChange: onChange}
+func newPool(targets []*target, onChange func(t *target, from, to state, reason string), minHealthy, minHealthyPct int) *pool {
+	p := &pool{all: targets, onChange: onChange, minHealthy: max(minHealthy, 1), minHealthyPct: minHealthyPct}
 	p.publish()
 	return p
 }
@@ -49,7 +54,8 @@ func (p *pool) publish() {
 			registered = append(registered, t)
 		}
 	}
-	if len(s.candidates) == 0 {
+	healthy := len(s.candidates)
+	if healthy < p.minHealthy || healthy*100 < p.minHealthyPct*len(registered) {
 		s.failOpen = true
 		s.candidates = registered
 	}

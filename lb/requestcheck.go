@@ -1,6 +1,9 @@
 package lb
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // ALB's limits on a request head (its quotas for Application Load
 // Balancers): the request line and any single header line at most 16 KiB,
@@ -22,14 +25,47 @@ const (
 	serverMaxHeaderBytes = maxHeaderBytes - 4096
 )
 
+// statusTooManyForwarded is ALB's 463: the request's X-Forwarded-For holds
+// more than maxForwardedFor addresses.
+const (
+	statusTooManyForwarded = 463
+	maxForwardedFor        = 30
+)
+
+// tooManyForwarded reports whether the X-Forwarded-For lines of h hold
+// more than maxForwardedFor addresses, counted as comma-separated entries
+// over every line of the header.
+func tooManyForwarded(h http.Header) bool {
+	lines := h["X-Forwarded-For"]
+	if len(lines) == 0 {
+		return false
+	}
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ",") + 1
+	}
+	return n > maxForwardedFor
+}
+
+// reasonPhrase is the text of the balancer's own answer with status.
+func reasonPhrase(status int) string {
+	if status == statusTooManyForwarded {
+		return "X-Forwarded-For holds more than 30 addresses"
+	}
+	return http.StatusText(status)
+}
+
 // refusal returns the status of the balancer's own answer to a request it
-// does not forward, 0 for one it does: 400 for a head over ALB's limits,
+// does not forward, 0 for one it does: 463 for more than 30 addresses in
+// X-Forwarded-For (ALB's), 400 for a head over ALB's limits,
 // 505 for the HTTP/2 connection preface ("PRI * HTTP/2.0", RFC 9113, 3.4),
 // which http.Server hands to its handler on a listener without HTTP/2 and
 // which no HTTP/1.1 target should receive (the fast engine answers it the
 // same way).
 func refusal(r *http.Request) int {
 	switch {
+	case tooManyForwarded(r.Header):
+		return statusTooManyForwarded
 	case r.Method == "PRI" && r.ProtoMajor == 2:
 		return http.StatusHTTPVersionNotSupported
 	case !withinHeadLimits(r):

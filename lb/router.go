@@ -140,8 +140,6 @@ func checkServed(file *listener.Config) error {
 			return fieldErr("Config", "target group "+tg.Name+": slow_start", "slow start is not served yet; leave it out or 0")
 		case tg.AnomalyMitigation:
 			return fieldErr("Config", "target group "+tg.Name+": anomaly_mitigation", "anomaly mitigation is not served yet; leave it out or false")
-		case tg.UnhealthyStateRouting.MinimumHealthyTargetsCount > 1 || tg.UnhealthyStateRouting.MinimumHealthyTargetsPercentage > 0:
-			return fieldErr("Config", "target group "+tg.Name+": unhealthy_state_routing", "only the default (fail open when no target is healthy) is served yet")
 		}
 	}
 	return nil
@@ -210,6 +208,8 @@ func groupConfig(base Config, tg *listener.TargetGroup) Config {
 	hc := tg.HealthCheck
 	cfg.HealthPath, cfg.HealthInterval, cfg.HealthTimeout = hc.Path, hc.Interval, hc.Timeout
 	cfg.HealthyThreshold, cfg.UnhealthyThreshold, cfg.HealthMatcher = hc.HealthyThreshold, hc.UnhealthyThreshold, hc.Matcher
+	cfg.MinHealthyTargets = tg.UnhealthyStateRouting.MinimumHealthyTargetsCount
+	cfg.MinHealthyPercent = tg.UnhealthyStateRouting.MinimumHealthyTargetsPercentage
 	cfg.DeregistrationDelay = tg.DeregistrationDelay
 	if cfg.DeregistrationDelay == 0 {
 		cfg.DeregistrationDelay = -1 // Config: zero means the default, negative none
@@ -284,7 +284,7 @@ func writeStatus(w http.ResponseWriter, status int) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "%d %s\n", status, http.StatusText(status))
+	fmt.Fprintf(w, "%d %s\n", status, reasonPhrase(status))
 }
 
 // Subscribe is Balancer.Subscribe for every group's events and the

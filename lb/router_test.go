@@ -235,3 +235,42 @@ target_groups: [{name: g, algorithm: weighted_random, targets: [app-1={app-1}, a
 		}
 	}
 }
+
+// TestUnhealthyStateRouting: with one target of three unhealthy, a group
+// fails open (requests go to all three, the unhealthy one included) when
+// fewer are healthy than minimum_healthy_targets_count (3) or the
+// percentage (70%); at the minimum (2, 60%) or the default (1), they skip
+// it.
+func TestUnhealthyStateRouting(t *testing.T) {
+	for _, tc := range []struct {
+		name, routing   string
+		wantUnhealthyUs bool
+	}{
+		{"default", "", false},
+		{"count 3", "unhealthy_state_routing: {minimum_healthy_targets_count: 3}", true},
+		{"count 2", "unhealthy_state_routing: {minimum_healthy_targets_count: 2}", false},
+		{"70 percent", "unhealthy_state_routing: {minimum_healthy_targets_percentage: 70}", true},
+		{"60 percent", "unhealthy_state_routing: {minimum_healthy_targets_percentage: 60}", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bs, _ := backends(t, 3)
+			r := serveRouter(t, `
+listener: {default_action: {forward: {target_group: g}}}
+target_groups:
+  - name: g
+    targets: [app-1={app-1}, app-2={app-2}, app-3={app-3}]
+    `+tc.routing+`
+`, bs, Config{})
+			bs[0].healthy.Store(false)
+			waitFor(t, "app-1 unhealthy", func() bool { return r.groupTarget("g", "app-1").State == StateUnhealthy })
+			seen := map[string]bool{}
+			for range 9 {
+				_, body := do(t, newClient(t), "GET", r.url+"/", nil)
+				seen[body] = true
+			}
+			if seen["app-1"] != tc.wantUnhealthyUs || !seen["app-2"] || !seen["app-3"] {
+				t.Errorf("served by %v; want app-1 among them: %v (2 of 3 healthy)", seen, tc.wantUnhealthyUs)
+			}
+		})
+	}
+}

@@ -15,7 +15,7 @@ func testPool(states ...state) *pool {
 		t.state.Store(int32(st))
 		ts = append(ts, t)
 	}
-	return newPool(ts, nil)
+	return newPool(ts, nil, 1, 0)
 }
 
 // TestDecide covers the stickiness decisions without a network: which
