@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,29 +28,58 @@ const (
 type user struct {
 	name     string
 	base     string // the balancer's URL
+	jar      http.CookieJar
 	client   *http.Client
-	loggedIn bool // the user logged in and has not been seen logged out since
+	loggedIn bool      // the user logged in and has not been seen logged out since
+	last     time.Time // when the user's last answer arrived: stickiness slides from there
 }
 
 // sessionView is the part of GET /api/session a user looks at.
 type sessionView struct {
-	Instance string `json:"instance"`
-	LoggedIn bool   `json:"logged_in"`
-	User     string `json:"user"`
+	Instance string   `json:"instance"`
+	LoggedIn bool     `json:"logged_in"`
+	User     string   `json:"user"`
+	Cart     []string `json:"cart"`
+	Error    string   `json:"error"`
 }
 
 // tally is what one user saw in one phase.
 type tally struct {
-	loggedOut bool            // seen logged out at least once
-	failed    int             // requests without a 2xx answer
-	requests  int             // requests sent, logins included
-	answered  int             // GET /api/session requests answered
-	served    map[string]bool // instances that answered
+	loggedOut  bool            // seen logged out at least once
+	logouts    int             // how often: each time the user had to log in again
+	failed     int             // requests without a 2xx answer
+	requests   int             // requests sent, logins included
+	answered   int             // GET /api/session requests answered
+	served     map[string]bool // instances that answered
+	maxGap     time.Duration   // the longest time between an answer and the user's next request
+	cookieSent int             // bytes of Cookie header sent, all requests
+}
+
+func newTally() tally { return tally{served: map[string]bool{}} }
+
+// add adds o's counts to t.
+func (t *tally) add(o tally) {
+	t.loggedOut = t.loggedOut || o.loggedOut
+	t.logouts += o.logouts
+	t.failed += o.failed
+	t.requests += o.requests
+	t.answered += o.answered
+	t.maxGap = max(t.maxGap, o.maxGap)
+	t.cookieSent += o.cookieSent
+	for inst := range o.served {
+		t.served[inst] = true
+	}
 }
 
 // newCrowd makes n users who share one transport (connections to the
-// balancer are reused, as a browser would; the cookies are per user).
+// balancer are reused, as a browser would; the cookies are per user),
+// named user-01 … in order.
 func newCrowd(n int, base string, transport http.RoundTripper) ([]*user, error) {
+	return newCrowdFrom(1, n, base, transport)
+}
+
+// newCrowdFrom makes n users numbered from first on.
+func newCrowdFrom(first, n int, base string, transport http.RoundTripper) ([]*user, error) {
 	users := make([]*user, n)
 	for i := range users {
 		jar, err := cookiejar.New(nil)
@@ -56,75 +87,137 @@ func newCrowd(n int, base string, transport http.RoundTripper) ([]*user, error) 
 			return nil, fmt.Errorf("crowd: %w", err)
 		}
 		users[i] = &user{
-			name:   fmt.Sprintf("user-%02d", i+1),
+			name:   fmt.Sprintf("user-%02d", first+i),
 			base:   base,
+			jar:    jar,
 			client: &http.Client{Jar: jar, Transport: transport, Timeout: requestTimeout},
 		}
 	}
 	return users, nil
 }
 
-// phase has every user make `answers` answered requests to GET
-// /api/session, all users at once, and returns what each saw, in user
-// order. A user who answers logged out (logged_in false, or someone else's
-// session) after having logged in is counted once for the phase and logs in
-// again at once, so that the next phase starts logged in.
-func phase(ctx context.Context, users []*user, answers int) []tally {
+// together runs work for every user at once and returns what each saw, in
+// user order. A user whose work is done keeps its session warm while the
+// others finish, with one GET /api/session every warm (zero: it waits
+// idle), as a person who keeps reading the site does: without it, the
+// first users done would wait idle for the slowest, and in a large crowd
+// for longer than the stickiness duration, which would then expire inside
+// the phase. The phase ends after phaseTimeout at the latest.
+func together(ctx context.Context, users []*user, warm time.Duration, work func(context.Context, *user, *tally)) []tally {
 	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
 	defer cancel()
 	out := make([]tally, len(users))
-	var wg sync.WaitGroup
-	for i, u := range users {
-		wg.Go(func() { out[i] = u.browse(ctx, answers) })
-	}
-	wg.Wait()
-	return out
-}
-
-// login logs every user in, all at once, and returns what each saw.
-func loginAll(ctx context.Context, users []*user) []tally {
-	ctx, cancel := context.WithTimeout(ctx, phaseTimeout)
-	defer cancel()
-	out := make([]tally, len(users))
+	allDone := make(chan struct{})
+	var pending atomic.Int64
+	pending.Store(int64(len(users)))
 	var wg sync.WaitGroup
 	for i, u := range users {
 		wg.Go(func() {
-			out[i] = tally{served: map[string]bool{}}
-			u.login(ctx, &out[i])
+			out[i] = newTally()
+			work(ctx, u, &out[i])
+			if pending.Add(-1) == 0 {
+				close(allDone)
+			}
+			u.keepWarm(ctx, &out[i], allDone, warm)
 		})
 	}
 	wg.Wait()
 	return out
 }
 
-func (u *user) browse(ctx context.Context, answers int) tally {
-	t := tally{served: map[string]bool{}}
-	for got := 0; got < answers && ctx.Err() == nil; {
-		var s sessionView
-		if !u.do(ctx, &t, http.MethodGet, "/api/session", nil, &s) {
-			pause(ctx, retryPause)
-			continue
-		}
-		got++
-		t.answered++
-		if s.LoggedIn && s.User == u.name {
-			continue
-		}
-		if u.loggedIn {
-			t.loggedOut = true
-			u.loggedIn = false
-		}
-		u.login(ctx, &t)
+// whileWarm runs op while every user keeps its session warm (one GET
+// /api/session every warm), and returns op's error and what the users saw
+// meanwhile: what users who keep working see while an operator restarts,
+// drains or switches something.
+func whileWarm(ctx context.Context, users []*user, warm time.Duration, op func() error) ([]tally, error) {
+	stop := make(chan struct{})
+	out := make([]tally, len(users))
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Go(func() {
+			out[i] = newTally()
+			u.keepWarm(ctx, &out[i], stop, warm)
+		})
 	}
-	return t
+	err := op()
+	close(stop)
+	wg.Wait()
+	return out, err
 }
 
-// login logs the user in, retrying failures like browse does.
+// phase has every user make `answers` answered requests to GET
+// /api/session, all users at once, then keep warm until all are done, and
+// returns what each saw, in user order. A user who answers logged out
+// (logged_in false, or someone else's session) after having logged in is
+// counted and logs in again at once, so that the next phase starts logged
+// in.
+func phase(ctx context.Context, users []*user, answers int, warm time.Duration) []tally {
+	return together(ctx, users, warm, func(ctx context.Context, u *user, t *tally) {
+		for got := 0; got < answers && ctx.Err() == nil; {
+			if u.visit(ctx, t) {
+				got++
+			}
+		}
+	})
+}
+
+// loginAll logs every user in, all at once, and returns what each saw.
+func loginAll(ctx context.Context, users []*user, warm time.Duration) []tally {
+	return together(ctx, users, warm, func(ctx context.Context, u *user, t *tally) { u.login(ctx, t) })
+}
+
+// keepWarm visits every warm until done is closed; warm zero: it waits.
+func (u *user) keepWarm(ctx context.Context, t *tally, done <-chan struct{}, warm time.Duration) {
+	if warm <= 0 {
+		return
+	}
+	tick := time.NewTicker(warm)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			return
+		case <-tick.C:
+			u.visit(ctx, t)
+		}
+	}
+}
+
+// visit makes one GET /api/session and reports whether it was answered. A
+// user seen logged out is counted and logs in again; a failed request
+// is followed by a pause of retryPause.
+func (u *user) visit(ctx context.Context, t *tally) bool {
+	var s sessionView
+	if _, ok := u.do(ctx, t, http.MethodGet, "/api/session", nil, &s); !ok {
+		pause(ctx, retryPause)
+		return false
+	}
+	t.answered++
+	if !s.LoggedIn || s.User != u.name {
+		u.relogin(ctx, t)
+	}
+	return true
+}
+
+// relogin counts the user as logged out, if it was logged in, and logs it
+// in again.
+func (u *user) relogin(ctx context.Context, t *tally) {
+	if u.loggedIn {
+		t.loggedOut = true
+		t.logouts++
+		u.loggedIn = false
+	}
+	u.login(ctx, t)
+}
+
+// login logs the user in, retrying failures like visit does.
 func (u *user) login(ctx context.Context, t *tally) {
 	body, _ := json.Marshal(map[string]string{"username": u.name})
 	for ctx.Err() == nil {
 		var s sessionView
-		if u.do(ctx, t, http.MethodPost, "/api/login", body, &s) {
+		if _, ok := u.do(ctx, t, http.MethodPost, "/api/login", body, &s); ok {
 			u.loggedIn = true
 			return
 		}
@@ -132,33 +225,77 @@ func (u *user) login(ctx context.Context, t *tally) {
 	}
 }
 
-// do sends one request and decodes its JSON answer into v. It returns false
-// and counts a failure when there is no 2xx answer.
-func (u *user) do(ctx context.Context, t *tally, method, path string, body []byte, v *sessionView) bool {
+// addItem puts item in the cart (POST /api/cart) once, without retrying,
+// and returns the HTTP status (0: no answer) and the session after it.
+func (u *user) addItem(ctx context.Context, t *tally, item string) (int, sessionView) {
+	body, _ := json.Marshal(map[string]string{"item": item})
+	var s sessionView
+	status, _ := u.do(ctx, t, http.MethodPost, "/api/cart", body, &s)
+	return status, s
+}
+
+// logout logs the user out (POST /api/logout) and reports whether it was
+// answered.
+func (u *user) logout(ctx context.Context, t *tally) bool {
+	var s sessionView
+	_, ok := u.do(ctx, t, http.MethodPost, "/api/logout", nil, &s)
+	if ok {
+		u.loggedIn = false
+	}
+	return ok
+}
+
+// cookie returns the value of the named cookie the user's jar holds for
+// the balancer, and false when there is none.
+func (u *user) cookie(name string) (string, bool) {
+	base, err := url.Parse(u.base)
+	if err != nil {
+		return "", false
+	}
+	for _, c := range u.jar.Cookies(base) {
+		if c.Name == name {
+			return c.Value, true
+		}
+	}
+	return "", false
+}
+
+// do sends one request and decodes its JSON answer into v. It returns the
+// status (0: no answer) and false, counting a failure, when there is no 2xx
+// answer.
+func (u *user) do(ctx context.Context, t *tally, method, path string, body []byte, v *sessionView) (int, bool) {
 	t.requests++
 	req, err := http.NewRequestWithContext(ctx, method, u.base+path, bytes.NewReader(body))
 	if err != nil {
 		t.failed++
-		return false
+		return 0, false
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for _, c := range u.jar.Cookies(req.URL) {
+		t.cookieSent += len(c.Name) + 1 + len(c.Value) + 2 // "name=value; "
+	}
+	if !u.last.IsZero() {
+		t.maxGap = max(t.maxGap, time.Since(u.last))
+	}
 	resp, err := u.client.Do(req)
 	if err != nil {
 		t.failed++
-		return false
+		return 0, false
 	}
 	defer resp.Body.Close()
+	u.last = time.Now()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil || resp.StatusCode/100 != 2 || json.Unmarshal(data, v) != nil {
+	decodeErr := json.Unmarshal(data, v)
+	if err != nil || resp.StatusCode/100 != 2 || decodeErr != nil {
 		t.failed++
-		return false
+		return resp.StatusCode, false
 	}
 	if v.Instance != "" {
 		t.served[v.Instance] = true
 	}
-	return true
+	return resp.StatusCode, true
 }
 
 // pause waits d or until ctx is done.

@@ -3,13 +3,9 @@ package lab
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"stickylab/lb"
@@ -39,8 +35,9 @@ type ExperimentConfig struct {
 	Requests int
 	// Instances per cell, default 3.
 	Instances int
-	// Stickies and Stores are the rows of the matrix; default all three
-	// stickiness modes and both stores.
+	// Stickies and Stores select the rows of every scenario: empty, each
+	// scenario runs its own; crash runs all three stickiness modes and the
+	// memory and redis stores.
 	Stickies []string
 	Stores   []string
 	// StickyDuration is the balancer's stickiness duration, default 2s. The
@@ -49,16 +46,20 @@ type ExperimentConfig struct {
 	// PassiveFailover is lb.Config.PassiveFailover: false is ALB, whose
 	// clients see 502 between a crash and the health check noticing it.
 	PassiveFailover bool
-	// HealthInterval of the balancer's checks, default 250ms, so that a
-	// killed instance is marked unhealthy within half a second.
+	// HealthInterval of the balancer's checks; default 250ms, so that a
+	// killed instance is marked unhealthy within half a second, or longer
+	// for a large crowd (healthIntervalFor).
 	HealthInterval time.Duration
-	// Parallel is how many cells run at once, default 2.
+	// Parallel is how many cells (rows) run at once, default 2.
 	Parallel int
+	// RedisURL is a Redis every row that needs one uses, instead of an
+	// embedded Redis of its own (rows share it: session IDs are random).
+	RedisURL string
 	// Logger receives the balancers' and instances' logs; nil discards them.
 	Logger *slog.Logger
-	// OnCell, when set, is called as each cell finishes, from the goroutine
-	// that ran it; calls may come concurrently.
-	OnCell func(Cell)
+	// Progress, when set, is called as each cell (row) of a scenario
+	// finishes, from the goroutine that ran it; calls may come concurrently.
+	Progress func(scenario, row string, elapsed time.Duration)
 }
 
 // Result is what an experiment measured, and what the table and -json show.
@@ -68,6 +69,7 @@ type Result struct {
 	Instances       int      `json:"instances"`
 	StickyDuration  Duration `json:"sticky_duration"`
 	PassiveFailover bool     `json:"passive_failover"`
+	HealthInterval  Duration `json:"health_interval"`
 	Cells           []Cell   `json:"cells"`
 	Findings        []string `json:"findings"`
 	Elapsed         Duration `json:"elapsed"`
@@ -92,6 +94,16 @@ type Phase struct {
 	Failed    int            `json:"failed"`     // requests without a 2xx answer
 	Requests  int            `json:"requests"`   // requests sent, re-logins included
 	Spread    map[string]int `json:"spread"`     // instance name → users it answered
+	// StickyExpired counts the users whose requests came further apart than
+	// the stickiness duration inside the phase (not counted in the expired
+	// phase, which waits on purpose), and LongestGap is the longest such
+	// time of any user: a crowd too large for the machine shows here.
+	StickyExpired int      `json:"sticky_expired"`
+	LongestGap    Duration `json:"longest_gap"`
+	// SlowChecks counts the instances the balancer marked unhealthy in the
+	// phase because a health check timed out (a machine too loaded for the
+	// crowd): it moves users as a crash does.
+	SlowChecks int `json:"slow_checks"`
 }
 
 // Duration is a time.Duration that JSON shows as "1.5s".
@@ -109,25 +121,58 @@ func (c Cell) Phase(name string) (Phase, bool) {
 	return c.Phases[i], true
 }
 
-// RunExperiment runs every cell of the matrix, each with a fresh fleet, a
-// fresh embedded Redis and its own balancer on loopback ports, and returns
-// the measurements with the findings stated in words. It fails when a cell
-// could not be set up; what the crowd saw is never an error.
-func RunExperiment(ctx context.Context, cfg ExperimentConfig) (*Result, error) {
+// withDefaults applies the defaults stated on ExperimentConfig's fields.
+func (cfg ExperimentConfig) withDefaults() ExperimentConfig {
 	cfg.Users = cmp.Or(cfg.Users, 30)
 	cfg.Requests = cmp.Or(cfg.Requests, 10)
 	cfg.Instances = cmp.Or(cfg.Instances, 3)
 	cfg.StickyDuration = cmp.Or(cfg.StickyDuration, 2*time.Second)
-	cfg.HealthInterval = cmp.Or(cfg.HealthInterval, 250*time.Millisecond)
+	cfg.HealthInterval = cmp.Or(cfg.HealthInterval, healthIntervalFor(cfg.Users))
 	cfg.Parallel = cmp.Or(cfg.Parallel, 2)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+// healthIntervalFor is the default health check interval for a crowd of
+// n users: 250ms, so that a killed instance is marked unhealthy within half
+// a second, but 4ms per user beyond 62 users. The check times out after half
+// the interval, and under a large crowd on a small machine an instance
+// answers its check later: with 300 users and 9 instances on two cores, a
+// 125ms timeout took live instances for dead (the balancer then moves their
+// users as if they had crashed).
+func healthIntervalFor(n int) time.Duration {
+	return max(250*time.Millisecond, time.Duration(n)*4*time.Millisecond)
+}
+
+// warm is how often a user who waits for the rest of the crowd keeps its
+// session warm: well within the stickiness duration, so that stickiness
+// never expires inside a phase, however large the crowd.
+func (cfg ExperimentConfig) warm() time.Duration { return cfg.StickyDuration / 4 }
+
+func crashScenario() Scenario {
+	return Scenario{
+		Name:  "crash",
+		About: "an instance dies, comes back, and stickiness expires (the blog's two claims)",
+		Run: func(ctx context.Context, cfg ExperimentConfig) (Outcome, error) {
+			return RunExperiment(ctx, cfg)
+		},
+	}
+}
+
+// RunExperiment runs every cell of the crash scenario's matrix, each with a
+// fresh fleet, a fresh embedded Redis and its own balancer on loopback
+// ports, and returns the measurements with the findings stated in words. It
+// fails when a cell could not be set up; what the crowd saw is never an
+// error.
+func RunExperiment(ctx context.Context, cfg ExperimentConfig) (*Result, error) {
+	cfg = cfg.withDefaults()
 	if len(cfg.Stickies) == 0 {
 		cfg.Stickies = []string{lb.StickyNone, lb.StickyDuration, lb.StickyApp}
 	}
 	if len(cfg.Stores) == 0 {
 		cfg.Stores = []string{"memory", "redis"}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Instances < 2 {
 		return nil, fmt.Errorf("experiment: %d instances: at least 2 are needed, one to kill and one to survive", cfg.Instances)
@@ -139,31 +184,22 @@ func RunExperiment(ctx context.Context, cfg ExperimentConfig) (*Result, error) {
 			cells = append(cells, Cell{Sticky: sticky, Store: store})
 		}
 	}
-	errs := make([]error, len(cells))
-	sem := make(chan struct{}, cfg.Parallel)
-	var wg sync.WaitGroup
-	for i := range cells {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := ctx.Err(); err != nil {
-				errs[i] = err
-				return
-			}
-			errs[i] = runCell(ctx, cfg, &cells[i])
-			if errs[i] == nil && cfg.OnCell != nil {
-				cfg.OnCell(cells[i])
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := runAll(ctx, cfg.Parallel, len(cells), func(i int) error {
+		if err := runCell(ctx, cfg, &cells[i]); err != nil {
+			return err
+		}
+		if cfg.Progress != nil {
+			cfg.Progress("crash", cells[i].Sticky+"/"+cells[i].Store, time.Duration(cells[i].Elapsed))
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("experiment: %w", err)
 	}
 	res := &Result{
 		Users: cfg.Users, Requests: cfg.Requests, Instances: cfg.Instances,
 		StickyDuration: Duration(cfg.StickyDuration), PassiveFailover: cfg.PassiveFailover,
-		Cells: cells, Elapsed: Duration(time.Since(start).Round(time.Millisecond)),
+		HealthInterval: Duration(cfg.HealthInterval), Cells: cells, Elapsed: Duration(time.Since(start).Round(time.Millisecond)),
 		Method: method,
 	}
 	res.Findings = findings(res)
@@ -180,61 +216,31 @@ const method = "Each user logs in (POST /api/login), then in every phase makes N
 func runCell(ctx context.Context, cfg ExperimentConfig, c *Cell) error {
 	start := time.Now()
 	label := c.Sticky + "/" + c.Store
-	var redisURL string
-	if c.Store == "redis" {
-		r, err := StartRedis()
-		if err != nil {
-			return fmt.Errorf("%s: %w", label, err)
-		}
-		defer r.Close()
-		redisURL = r.URL()
+	r, err := startRig(ctx, cfg, rigConfig{Sticky: c.Sticky, Store: c.Store}, label)
+	if err != nil {
+		return err
 	}
-	fleet, err := StartFleet(ctx, FleetConfig{
-		Binary: cfg.Binary, Instances: cfg.Instances, Store: c.Store, RedisURL: redisURL,
-		SessionKey: newSessionKey(), CookieName: AppCookie,
-		Logger: cfg.Logger.With("cell", label),
-	})
+	defer r.Close()
+	users, err := r.crowd(1, cfg.Users)
 	if err != nil {
 		return fmt.Errorf("%s: %w", label, err)
 	}
-	defer fleet.Stop()
-
-	bal, err := lb.New(lb.Config{
-		Targets: fleetTargets(fleet), Sticky: c.Sticky, StickyDuration: cfg.StickyDuration, AppCookie: AppCookie,
-		HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthInterval / 2,
-		HealthyThreshold: 2, UnhealthyThreshold: 2, DeregistrationDelay: -1,
-		PassiveFailover: cfg.PassiveFailover, Logger: cfg.Logger.With("cell", label),
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", label, err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("%s: %w", label, err)
-	}
-	serveCtx, stopServe := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- bal.Serve(serveCtx, ln, nil) }()
-	defer func() {
-		stopServe()
-		<-served
-	}()
-	if err := awaitTargets(ctx, bal, fleet.Names()...); err != nil {
-		return fmt.Errorf("%s: %w", label, err)
-	}
-
-	transport := &http.Transport{MaxIdleConnsPerHost: cfg.Users}
-	defer transport.CloseIdleConnections()
-	users, err := newCrowd(cfg.Users, "http://"+ln.Addr().String(), transport)
-	if err != nil {
-		return fmt.Errorf("%s: %w", label, err)
+	warm := time.Duration(0)
+	if c.Sticky != lb.StickyNone {
+		warm = cfg.warm()
 	}
 	// The logins belong to no phase; a failed one shows up as failed
 	// requests of the steady phase.
-	login := loginAll(ctx, users)
+	login := loginAll(ctx, users, warm)
 
+	slow := int64(0)
 	record := func(name string, tallies []tally) Phase {
 		p := summarize(name, tallies)
+		now := r.slowChecks.Load()
+		p.SlowChecks, slow = int(now-slow), now
+		if name != PhaseExpired && c.Sticky != lb.StickyNone {
+			p.StickyExpired, p.LongestGap = expiredWithin(tallies, cfg.StickyDuration)
+		}
 		c.Phases = append(c.Phases, p)
 		if short := unfinished(tallies, cfg.Requests); short > 0 {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s phase: %s did not get their %d answers within %v; the counts are partial",
@@ -242,38 +248,54 @@ func runCell(ctx context.Context, cfg ExperimentConfig, c *Cell) error {
 		}
 		return p
 	}
-	steadyTallies := phase(ctx, users, cfg.Requests)
+	steadyTallies := phase(ctx, users, cfg.Requests, warm)
 	for i := range steadyTallies {
-		steadyTallies[i].failed += login[i].failed
-		steadyTallies[i].requests += login[i].requests
+		steadyTallies[i].add(login[i])
 	}
 	steady := record(PhaseSteady, steadyTallies)
-	c.Killed, c.KilledUsers = busiest(steady.Spread, fleet.Names())
+	c.Killed, c.KilledUsers = busiest(steady.Spread, r.fleet.Names())
 
-	if _, err := fleet.Kill(c.Killed); err != nil {
+	if _, err := r.fleet.Kill(c.Killed); err != nil {
 		return fmt.Errorf("%s: %w", label, err)
 	}
-	record(PhaseKilled, phase(ctx, users, cfg.Requests))
-
-	gapStart := time.Now()
-	if _, err := fleet.Restart(ctx, c.Killed); err != nil {
+	killed := phase(ctx, users, cfg.Requests, warm)
+	// The users keep working while the killed instance restarts: the
+	// killed phase lasts until it is back.
+	during, err := whileWarm(ctx, users, warm, func() error {
+		if _, err := r.fleet.Restart(ctx, c.Killed); err != nil {
+			return err
+		}
+		return awaitTargets(ctx, r.bal, c.Killed)
+	})
+	if err != nil {
 		return fmt.Errorf("%s: %w", label, err)
 	}
-	if err := awaitTargets(ctx, bal, c.Killed); err != nil {
-		return fmt.Errorf("%s: %w", label, err)
+	for i := range killed {
+		killed[i].add(during[i])
 	}
-	if gap := time.Since(gapStart); c.Sticky != lb.StickyNone && gap >= cfg.StickyDuration {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("restarting %s took %v, longer than the stickiness duration %v: "+
-			"the back phase already saw stickiness expire; raise -sticky-duration", c.Killed, gap.Round(time.Millisecond), cfg.StickyDuration))
-	}
-	record(PhaseBack, phase(ctx, users, cfg.Requests))
+	record(PhaseKilled, killed)
+	record(PhaseBack, phase(ctx, users, cfg.Requests, warm))
 
 	if c.Sticky != lb.StickyNone {
 		pause(ctx, expiryPause(cfg.StickyDuration))
 	}
-	record(PhaseExpired, phase(ctx, users, cfg.Requests))
+	record(PhaseExpired, phase(ctx, users, cfg.Requests, warm))
 	c.Elapsed = Duration(time.Since(start).Round(time.Millisecond))
 	return ctx.Err()
+}
+
+// expiredWithin counts the users whose requests came further apart than
+// the stickiness duration d, so that their stickiness expired inside the
+// phase, and returns the longest gap of any user.
+func expiredWithin(tallies []tally, d time.Duration) (int, Duration) {
+	n, longest := 0, time.Duration(0)
+	for _, t := range tallies {
+		if t.maxGap >= d {
+			n++
+		}
+		longest = max(longest, t.maxGap)
+	}
+	return n, Duration(longest.Round(time.Millisecond))
 }
 
 // expiryPause is how long the crowd stays idle for stickiness to expire:

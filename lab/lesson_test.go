@@ -1,7 +1,9 @@
 package lab
 
 import (
+	"cmp"
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -16,8 +18,8 @@ const lessonUsers = 12
 func runLesson(t *testing.T, cfg ExperimentConfig) *Result {
 	t.Helper()
 	cfg.Binary = stickylab
-	cfg.Users = lessonUsers
-	cfg.Requests = 6
+	cfg.Users = cmp.Or(cfg.Users, lessonUsers)
+	cfg.Requests = cmp.Or(cfg.Requests, 6)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := RunExperiment(ctx, cfg)
@@ -107,6 +109,50 @@ func TestLessonWithoutPassiveFailover(t *testing.T) {
 	for _, name := range []string{PhaseSteady, PhaseBack, PhaseExpired} {
 		if p, _ := c.Phase(name); p.Failed != 0 {
 			t.Errorf("%s: %d requests failed, want none with every instance up", name, p.Failed)
+		}
+	}
+}
+
+// A large crowd on a small machine: 300 users on 9 instances with duration
+// stickiness. Without pacing and a health check sized to the crowd, the
+// health checks timed out under load and users were logged out in steady
+// state, which read as a false lesson. The pattern must be the small
+// crowd's, with nothing else mixed in.
+func TestLessonLargeCrowd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a large crowd; not in -short")
+	}
+	const users = 300
+	res := runLesson(t, ExperimentConfig{
+		Users: users, Requests: 3, Instances: 9, PassiveFailover: true,
+		Stickies: []string{"duration"}, Stores: []string{"memory"},
+	})
+	c := res.Cells[0]
+	for _, p := range c.Phases {
+		if p.SlowChecks != 0 || p.StickyExpired != 0 {
+			t.Errorf("%s: %d health checks timed out, stickiness expired for %d users (longest gap %v): the crowd confounds the lesson",
+				p.Name, p.SlowChecks, p.StickyExpired, time.Duration(p.LongestGap))
+		}
+	}
+	steady, _ := c.Phase(PhaseSteady)
+	killed, _ := c.Phase(PhaseKilled)
+	back, _ := c.Phase(PhaseBack)
+	expired, _ := c.Phase(PhaseExpired)
+	if steady.LoggedOut != 0 {
+		t.Errorf("steady: %d of %d users logged out, want none while sticky with every instance up", steady.LoggedOut, users)
+	}
+	if c.KilledUsers == 0 || killed.LoggedOut != c.KilledUsers {
+		t.Errorf("killed: %d users logged out, want exactly the %d that %s served", killed.LoggedOut, c.KilledUsers, c.Killed)
+	}
+	if back.LoggedOut != 0 {
+		t.Errorf("back: %d users logged out, want none", back.LoggedOut)
+	}
+	if expired.LoggedOut < users/2 {
+		t.Errorf("expired: %d of %d users logged out, want most: the balancer spreads them anew over 9 instances", expired.LoggedOut, users)
+	}
+	for _, f := range res.Findings {
+		if strings.Contains(f, "users were;") || strings.Contains(f, "users was;") {
+			t.Errorf("garbled finding: %s", f)
 		}
 	}
 }

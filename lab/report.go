@@ -17,8 +17,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if !r.PassiveFailover {
 		failover = "off (ALB)"
 	}
-	fmt.Fprintf(&b, "%d users, %d requests each per phase, %d instances, stickiness duration %v, passive failover %s; %d cells in %v\n\n",
-		r.Users, r.Requests, r.Instances, time.Duration(r.StickyDuration), failover, len(r.Cells), time.Duration(r.Elapsed).Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "%d users, %d requests each per phase, %d instances, stickiness duration %v, passive failover %s; %d %s in %v\n\n",
+		r.Users, r.Requests, r.Instances, time.Duration(r.StickyDuration), failover, len(r.Cells), plural(len(r.Cells), "cell", "cells"), time.Duration(r.Elapsed).Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "%-20s%s\n", "", "users logged out / requests failed, per phase")
 	fmt.Fprintf(&b, "%-9s %-9s %-10s %-10s %-10s %-10s   %-18s %s\n",
 		"STICKY", "STORE", "steady", "killed", "back", "expired", "KILLED", "USERS SEEN BY EACH INSTANCE, STEADY")
@@ -67,8 +67,12 @@ func spread(p Phase, instances int) string {
 // as such.
 func findings(r *Result) []string {
 	var out []string
-	var redisLost, redisModes []string
-	memorySticky, memoryStickyLostOnKill, redisCells := 0, 0, 0
+	// Per store other than memory, in the order met: the phases where users
+	// were logged out, and the stickiness modes run.
+	var others []string
+	lost := map[string][]string{}
+	modes := map[string][]string{}
+	memorySticky, memoryStickyLostOnKill := 0, 0
 	failed := 0
 	for _, c := range r.Cells {
 		for _, p := range c.Phases {
@@ -84,20 +88,23 @@ func findings(r *Result) []string {
 			}
 			out = append(out, memoryStuck(r, c))
 		default:
-			redisCells++
-			redisModes = append(redisModes, c.Sticky)
+			if !slices.Contains(others, c.Store) {
+				others = append(others, c.Store)
+			}
+			modes[c.Store] = append(modes[c.Store], c.Sticky)
 			for _, p := range c.Phases {
 				if p.LoggedOut > 0 {
-					redisLost = append(redisLost, fmt.Sprintf("%s in the %s phase with stickiness %s", usersCount(p.LoggedOut), p.Name, c.Sticky))
+					lost[c.Store] = append(lost[c.Store], fmt.Sprintf("%s in the %s phase with stickiness %s", usersCount(p.LoggedOut), p.Name, c.Sticky))
 				}
 			}
 		}
 	}
-	switch {
-	case redisCells > 0 && len(redisLost) == 0:
-		out = append(out, fmt.Sprintf("Redis store: nobody was logged out in any phase, %s: every instance reads the same sessions.", withStickiness(redisModes)))
-	case redisCells > 0:
-		out = append(out, fmt.Sprintf("Redis store: %s were logged out.", strings.Join(redisLost, "; ")))
+	for _, store := range others {
+		if len(lost[store]) == 0 {
+			out = append(out, fmt.Sprintf("%s store: nobody was logged out in any phase, %s: %s.", storeTitle(store), withStickiness(modes[store]), storeWhy(store)))
+		} else {
+			out = append(out, fmt.Sprintf("%s store, users logged out: %s.", storeTitle(store), strings.Join(lost[store], "; ")))
+		}
 	}
 	switch {
 	case failed == 0 && r.PassiveFailover:
@@ -109,10 +116,81 @@ func findings(r *Result) []string {
 	default:
 		out = append(out, fmt.Sprintf("%s failed: without passive failover (ALB's behaviour) the clients of the killed instance get 502 until the health check marks it unhealthy.", requests(failed)))
 	}
-	if memorySticky > 0 && memoryStickyLostOnKill == memorySticky && redisCells > 0 && len(redisLost) == 0 {
-		out = append(out, "Stickiness only decides who is logged out, and when; only the shared store kept everyone logged in.")
+	out = append(out, expiredInside(r)...)
+	noneLost := len(others) > 0
+	for _, store := range others {
+		noneLost = noneLost && len(lost[store]) == 0
+	}
+	if memorySticky > 0 && memoryStickyLostOnKill == memorySticky && noneLost {
+		out = append(out, fmt.Sprintf("Stickiness only decides who is logged out, and when; only the %s kept everyone logged in.", keptBy(others)))
 	}
 	return out
+}
+
+// expiredInside says, per cell, when a phase's counts mix in something
+// else than its lesson: health checks that timed out under load, or
+// stickiness that expired inside a phase that should have kept it (the
+// crowd's requests came further apart than the stickiness duration).
+func expiredInside(r *Result) []string {
+	var out []string
+	for _, c := range r.Cells {
+		var in []string
+		longest := Duration(0)
+		for _, p := range c.Phases {
+			if p.StickyExpired > 0 {
+				in = append(in, fmt.Sprintf("%s in the %s phase", ofUsersNoVerb(p.StickyExpired, r.Users), p.Name))
+				longest = max(longest, p.LongestGap)
+			}
+		}
+		slow := 0
+		for _, p := range c.Phases {
+			slow += p.SlowChecks
+		}
+		if slow > 0 {
+			out = append(out, fmt.Sprintf("Health checks timed out %s in %s/%s: the balancer took a live instance for a dead one and moved its users as a crash would, so the logged-out counts include it; lower -users or raise -health-interval (it was %v).",
+				times(slow), c.Sticky, c.Store, time.Duration(r.HealthInterval)))
+		}
+		if len(in) > 0 {
+			out = append(out, fmt.Sprintf("Stickiness expired inside a phase (%s/%s) for %s: their requests came up to %v apart, longer than the %v stickiness duration, so those phases' counts include expiry; raise -sticky-duration or lower -users.",
+				c.Sticky, c.Store, strings.Join(in, ", "), time.Duration(longest), time.Duration(r.StickyDuration)))
+		}
+	}
+	return out
+}
+
+// storeTitle is the store's name at the start of a sentence.
+func storeTitle(store string) string {
+	switch store {
+	case "redis":
+		return "Redis"
+	case "cookie":
+		return "Cookie"
+	}
+	return store
+}
+
+// storeWhy says why a store keeps users logged in whatever the instance.
+func storeWhy(store string) string {
+	if store == "cookie" {
+		return "each request carries its whole session, which any instance can read"
+	}
+	return "every instance reads the same sessions"
+}
+
+// keptBy names the stores that kept everyone logged in.
+func keptBy(stores []string) string {
+	var names []string
+	for _, s := range stores {
+		switch s {
+		case "redis":
+			names = append(names, "shared store")
+		case "cookie":
+			names = append(names, "cookie store")
+		default:
+			names = append(names, s+" store")
+		}
+	}
+	return strings.Join(names, " and the ")
 }
 
 func memoryNone(r *Result, c Cell) string {
@@ -145,7 +223,7 @@ func memoryStuck(r *Result, c Cell) string {
 	}
 	switch {
 	case back.LoggedOut > 0:
-		fmt.Fprintf(&b, "; its restart logged out %s", ofUsers(back.LoggedOut, r.Users))
+		fmt.Fprintf(&b, "; after its restart %s logged out", ofUsers(back.LoggedOut, r.Users))
 	case back.Spread[c.Killed] == 0:
 		b.WriteString("; its restart logged out nobody, and no user came back to it: a re-stuck client stays on its new instance")
 	default:
@@ -180,12 +258,22 @@ func withStickiness(modes []string) string {
 	return "with stickiness " + strings.Join(modes, " and ")
 }
 
-// ofUsers says "3 of 30 users were".
+// ofUsersNoVerb says "3 of 30 users" (or "1 of 30 users").
+func ofUsersNoVerb(n, total int) string { return fmt.Sprintf("%d of %d users", n, total) }
+
+// ofUsers says "3 of 30 users were", or "1 of 30 users was".
 func ofUsers(n, total int) string {
 	if n == 1 {
 		return fmt.Sprintf("1 of %d users was", total)
 	}
 	return fmt.Sprintf("%d of %d users were", n, total)
+}
+
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
 }
 
 func requests(n int) string {

@@ -40,6 +40,20 @@ func TestFindings(t *testing.T) {
 	brokenRedis.Cells[3].Phases[1].LoggedOut = 2
 	notExact := textbook(true, 0)
 	notExact.Cells[2].Phases[1].LoggedOut = 7
+	oneBack := textbook(true, 0)
+	oneBack.Cells[2].Phases[2].LoggedOut = 1
+	manyBack := textbook(true, 0)
+	manyBack.Cells[2].Phases[2].LoggedOut = 56
+	oneRedis := textbook(true, 0)
+	oneRedis.Cells[3].Phases[2].LoggedOut = 1
+	confounded := textbook(true, 0)
+	confounded.Cells[2].Phases[0].SlowChecks = 1
+	confounded.Cells[3].Phases[1].SlowChecks = 2
+	confounded.Cells[2].Phases[0].StickyExpired = 1
+	confounded.Cells[2].Phases[0].LongestGap = Duration(2300 * time.Millisecond)
+	confounded.HealthInterval = Duration(250 * time.Millisecond)
+	withCookie := textbook(true, 0)
+	withCookie.Cells = append(withCookie.Cells, cell("duration", "cookie", "app-1", 10, [4]int{}, [4]int{}, 10, 10, 10))
 
 	cases := []struct {
 		name    string
@@ -63,7 +77,7 @@ func TestFindings(t *testing.T) {
 		{
 			name:    "redis losing users is reported, and no conclusion drawn",
 			res:     brokenRedis,
-			want:    []string{"Redis store: 2 users in the killed phase with stickiness duration were logged out."},
+			want:    []string{"Redis store, users logged out: 2 users in the killed phase with stickiness duration."},
 			notWant: []string{"nobody was logged out in any phase", "Stickiness only decides"},
 		},
 		{
@@ -71,6 +85,40 @@ func TestFindings(t *testing.T) {
 			res:     notExact,
 			want:    []string{"killing app-2 logged out 7 of 30 users (it served 10)"},
 			notWant: []string{"exactly"},
+		},
+		{
+			name:    "one user logged out after the restart (singular)",
+			res:     oneBack,
+			want:    []string{"; after its restart 1 of 30 users was logged out;"},
+			notWant: []string{"users were;", "logged out 1 of 30 users was"},
+		},
+		{
+			name: "many users logged out after the restart (plural, no stray verb)",
+			res:  manyBack,
+			want: []string{"; after its restart 56 of 30 users were logged out;"},
+		},
+		{
+			name: "one redis user (singular)",
+			res:  oneRedis,
+			want: []string{"Redis store, users logged out: 1 user in the back phase with stickiness duration."},
+		},
+		{
+			name: "health check timeouts and expiry inside a phase are said",
+			res:  confounded,
+			want: []string{
+				"Health checks timed out once in duration/memory",
+				"Health checks timed out 2 times in duration/redis",
+				"(it was 250ms)",
+				"Stickiness expired inside a phase (duration/memory) for 1 of 30 users in the steady phase: their requests came up to 2.3s apart, longer than the 2s stickiness duration",
+			},
+		},
+		{
+			name: "the cookie store is named as such",
+			res:  withCookie,
+			want: []string{
+				"Cookie store: nobody was logged out in any phase, with stickiness duration: each request carries its whole session",
+				"only the shared store and the cookie store kept everyone logged in",
+			},
 		},
 		{
 			name: "ALB without passive failover",

@@ -1,0 +1,147 @@
+package lab
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"stickylab/lb"
+)
+
+// rigConfig is the setup of one row of a scenario.
+type rigConfig struct {
+	Sticky string
+	Store  string // the instances' store at start
+	// Redis starts a Redis (or uses ExperimentConfig.RedisURL) even when
+	// Store is not redis: the migrate scenario switches to it.
+	Redis bool
+	// Instances overrides ExperimentConfig.Instances when not zero.
+	Instances int
+	// Args are more app flags for every instance, such as -cas=false.
+	Args []string
+	// DeregistrationDelay of the balancer; zero: none.
+	DeregistrationDelay time.Duration
+	// Later are instances (app-N names) that run from the start but are
+	// deregistered before the crowd arrives: registered later, as a new
+	// instance of a scale-out.
+	Later []string
+}
+
+// rig is one row's world: a fleet of real instance processes, a Redis
+// when needed, and a balancer on a loopback port, with the transport the
+// row's crowd shares.
+type rig struct {
+	fleet     *Fleet
+	bal       *lb.Balancer
+	redis     *EmbeddedRedis // nil with ExperimentConfig.RedisURL or without Redis
+	redisURL  string
+	base      string // the balancer's URL
+	transport *http.Transport
+	closers   []func()
+	// slowChecks counts the times the balancer marked an instance unhealthy
+	// because its health check timed out: a machine too loaded for the
+	// crowd, which moves users as a crash would.
+	slowChecks atomic.Int64
+}
+
+// startRig starts a row's world and waits until the balancer sees every
+// instance healthy (but those of rc.Later, deregistered). Close it.
+func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label string) (_ *rig, err error) {
+	r := &rig{transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	r.closers = append(r.closers, r.transport.CloseIdleConnections)
+	defer func() {
+		if err != nil {
+			r.Close()
+			err = fmt.Errorf("%s: %w", label, err)
+		}
+	}()
+	if rc.Store == "redis" || rc.Redis {
+		r.redisURL = cfg.RedisURL
+		if r.redisURL == "" {
+			if r.redis, err = StartRedis(); err != nil {
+				return nil, err
+			}
+			r.closers = append(r.closers, r.redis.Close)
+			r.redisURL = r.redis.URL()
+		}
+	}
+	instances := cfg.Instances
+	if rc.Instances > 0 {
+		instances = rc.Instances
+	}
+	if r.fleet, err = StartFleet(ctx, FleetConfig{
+		Binary: cfg.Binary, Instances: instances, Store: rc.Store, RedisURL: r.redisURL,
+		SessionKey: newSessionKey(), CookieName: AppCookie, Args: rc.Args,
+		Logger: cfg.Logger.With("cell", label),
+	}); err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, func() { r.fleet.Stop() })
+	delay := cmp.Or(rc.DeregistrationDelay, -1) // lb.Config: negative is none
+	if r.bal, err = lb.New(lb.Config{
+		Targets: fleetTargets(r.fleet), Sticky: rc.Sticky, StickyDuration: cfg.StickyDuration, AppCookie: AppCookie,
+		HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthInterval / 2,
+		HealthyThreshold: 2, UnhealthyThreshold: 2, DeregistrationDelay: delay,
+		PassiveFailover: cfg.PassiveFailover, Logger: cfg.Logger.With("cell", label),
+	}); err != nil {
+		return nil, err
+	}
+	for _, name := range rc.Later {
+		r.bal.Drain(name)
+	}
+	events, unsubscribe := r.bal.Subscribe()
+	counted := make(chan struct{})
+	go func() {
+		defer close(counted)
+		for e := range events {
+			if e.Kind == lb.EventTarget && e.State == lb.StateUnhealthy && strings.Contains(e.Reason, "timeout") {
+				r.slowChecks.Add(1)
+			}
+		}
+	}()
+	r.closers = append(r.closers, func() {
+		unsubscribe()
+		<-counted
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r.base = "http://" + ln.Addr().String()
+	serveCtx, stopServe := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- r.bal.Serve(serveCtx, ln, nil) }()
+	r.closers = append(r.closers, func() {
+		stopServe()
+		<-served
+	})
+	var serving []string
+	for _, name := range r.fleet.Names() {
+		if !slices.Contains(rc.Later, name) {
+			serving = append(serving, name)
+		}
+	}
+	if err := awaitTargets(ctx, r.bal, serving...); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// crowd makes n users of this rig, numbered from first on.
+func (r *rig) crowd(first, n int) ([]*user, error) {
+	return newCrowdFrom(first, n, r.base, r.transport)
+}
+
+// Close stops everything the rig started, the last started first.
+func (r *rig) Close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+	r.closers = nil
+}
