@@ -214,6 +214,13 @@ func (b *Balancer) serveRoute(ctx context.Context, w http.ResponseWriter, r *htt
 	t.inFlight.Add(1)
 	// Deferred: under http.Server, ReverseProxy aborts a response whose
 	// body copy failed by panicking with http.ErrAbortHandler.
+	if rt != nil {
+		// Under a Router, the end of a drain's delay cuts the request
+		// (deregcut.go).
+		var release func()
+		ex.Context, release = t.cut.cuttable(ex.Context)
+		defer release()
+	}
 	defer func() {
 		ex.target.done()
 		b.finish(ex, r)
@@ -251,6 +258,9 @@ func (b *Balancer) finish(ex *exchange, r *http.Request) {
 	}
 	if ex.route != nil {
 		e.Rule = ex.route.rule
+		if wasCut(ex.Context) {
+			e.Reason = errDeregistrationOver.Error() + " with 502, as ALB does"
+		}
 	}
 	if ex.target != nil {
 		e.Target = ex.target.name
@@ -321,7 +331,7 @@ func (b *Balancer) Drain(name string) (TargetStatus, bool) {
 	if t == nil {
 		return TargetStatus{}, false
 	}
-	b.pool.drain(t, b.cfg.DeregistrationDelay, b.stop)
+	b.pool.drain(t, b.cfg.DeregistrationDelay, b.stop, b.group != "")
 	return t.status(), true
 }
 

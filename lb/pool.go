@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,10 +132,11 @@ func (p *pool) markUnhealthy(t *target, reason string) {
 // becomes unused when its last in-flight request ends or after delay,
 // whichever comes first (ALB completes a deregistration early when nothing
 // is in flight), unless it is registered again meanwhile. Requests still in
-// flight after the delay are left to finish. drain reports false when t was
+// flight after the delay are left to finish, or cut when cut is true.
+// drain reports false when t was
 // already draining or unused. The waiting goroutine ends at the latest with
 // the delay or when stop is closed.
-func (p *pool) drain(t *target, delay time.Duration, stop <-chan struct{}) bool {
+func (p *pool) drain(t *target, delay time.Duration, stop <-chan struct{}, cut bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !t.loadState().registered() {
@@ -156,6 +158,14 @@ func (p *pool) drain(t *target, delay time.Duration, stop <-chan struct{}) bool 
 		for t.inFlight.Load() > 0 {
 			select {
 			case <-timer.C:
+				if cut {
+					// ALB cuts what is still in flight: the clients
+					// get 502 (deregcut.go).
+					n := t.inFlight.Load()
+					t.cut.cutNow()
+					finish(fmt.Sprintf("deregistration delay over: %d in-flight %s cut with 502, as ALB does", n, plural(n, "request", "requests")))
+					return
+				}
 				finish("deregistration delay over")
 				return
 			case <-t.idle:
@@ -180,4 +190,12 @@ func (p *pool) register(t *target) bool {
 	t.drainGen++
 	p.setState(t, stateInitial, "registered")
 	return true
+}
+
+// plural is one when n is 1, else many.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

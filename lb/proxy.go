@@ -89,6 +89,10 @@ func (b *Balancer) setCookies(ex *exchange, h http.Header, now time.Time) {
 // ALB does. A client that left first is recorded as ALB's 460.
 func (b *Balancer) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeOf(r)
+	if wasCut(r.Context()) {
+		b.answer(w, ex, http.StatusBadGateway)
+		return
+	}
 	if r.Context().Err() != nil {
 		ex.status = 460
 		b.metrics.clientClosed.Inc()

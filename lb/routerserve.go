@@ -103,6 +103,7 @@ func (rt *Router) Serve(ctx context.Context, proxyLn, adminLn net.Listener) erro
 	wg.Wait()
 	for _, b := range rt.order {
 		b.transport.CloseIdleConnections()
+		b.closeTargetConns()
 	}
 	return serveErr
 }

@@ -75,6 +75,10 @@ type target struct {
 	// registered again; guarded by pool.mu.
 	drainGen int
 
+	// cut ends the requests in flight when a drain's delay is over, under
+	// a Router (deregcut.go).
+	cut targetCut
+
 	// failCode is ALB's reason code of the last failed health check or
 	// passive failover verdict; nil until one.
 	failCode atomic.Pointer[string]
