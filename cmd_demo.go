@@ -37,7 +37,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Var(instances, "instances", "number of app instances, named app-1 … app-N (1 to 9)")
 	store := newChoice("memory", "memory", "redis", "cookie")
 	fs.Var(store, "store", "where the instances keep sessions: memory (each its own, the blog's setup), redis, or cookie (in the browser's cookie, encrypted: no server state)")
-	redisURL := fs.String("redis-url", "", "Redis for -store redis (redis://host:port/db); empty: an embedded Redis on a free loopback port")
+	redisURL := fs.String("redis-url", "", "Redis for -store redis (redis://host:port/db); empty: the Redis of -redis")
+	redisMode := newChoice("embedded", "embedded", "ha")
+	fs.Var(redisMode, "redis", "the Redis started when -redis-url is empty: embedded (in-process, nothing to install) or ha (a primary, a replica and three Sentinels, real redis-server processes: kill the primary and nobody is logged out)")
 	migrateFrom := newChoice("", "memory")
 	fs.Var(migrateFrom, "migrate-from", "with -store redis: memory starts the instances with -migrate-from memory (see stickylab app -h); to move a running lab from memory to redis without logging anyone out, use PUT /api/store {\"store\":\"redis\",\"migrate\":true}")
 	cas := boolVar(fs, "cas", true, "the instances' compare-and-set on session writes; false: last writer wins, for the lesson on lost updates only (each instance warns at start)")
@@ -61,6 +63,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bcfg, err := bf.config("demo")
 	if err != nil {
 		return err
+	}
+	if redisMode.value == "ha" {
+		if *redisURL != "" {
+			return badValue("demo", "redis", redisMode.value, "not with -redis-url")
+		}
+		ha, err := lab.StartRedisHA(ctx)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer ha.Close()
+		fmt.Fprint(stdout, ha.Describe())
+		*redisURL = ha.URL()
 	}
 	if *redisURL != "" {
 		// Parsed only: the client connects on first use.
