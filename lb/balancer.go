@@ -108,6 +108,7 @@ func newBalancer(cfg Config, shared *groupShared) (*Balancer, error) {
 		targets[i] = &target{index: i, name: t.Name, url: t.URL, scheme: t.URL.Scheme, host: t.URL.Host, idle: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 	}
 	b.pool = newPool(targets, b.stateChanged, cfg.MinHealthyTargets, cfg.MinHealthyPercent)
+	b.pool.slowStart = cfg.SlowStart
 	b.metrics = newMetrics(b, shared.reg, shared.group)
 	b.decisions = b.metrics.forDecisions()
 	for _, t := range targets {
@@ -204,7 +205,7 @@ func (b *Balancer) serveRoute(ctx context.Context, w http.ResponseWriter, r *htt
 			b.finish(ex, r)
 			return
 		}
-		t = b.sel.pick(snap.candidates)
+		t = b.pick(snap.candidates)
 	}
 	ex.client = ex.sticky.client
 	if ex.client == 0 && ex.stick.Mode != StickyNone {

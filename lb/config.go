@@ -107,6 +107,12 @@ type Config struct {
 	// unhealthy, 1 to 10, default 2.
 	UnhealthyThreshold int
 
+	// SlowStart is ALB's slow start: a target that becomes healthy while
+	// another healthy target is not in slow start gets a linearly rising
+	// share of new requests for this long (slowstart.go). 0 (default) is
+	// off; at most 15m; not with LeastOutstandingRequests.
+	SlowStart time.Duration
+
 	// MinHealthyTargets and MinHealthyPercent are ALB's
 	// unhealthy_state_routing: the targets fail open (requests go to every
 	// registered target, healthy or not) when fewer than MinHealthyTargets
@@ -301,6 +307,12 @@ func (cfg Config) validateSettings() error {
 	}
 	if cfg.UnhealthyThreshold < 1 || cfg.UnhealthyThreshold > 10 {
 		return fieldErr("UnhealthyThreshold", fmt.Sprint(cfg.UnhealthyThreshold), "must be from 1 to 10")
+	}
+	if cfg.SlowStart < 0 || cfg.SlowStart > 15*time.Minute {
+		return fieldErr("SlowStart", duration.Short(cfg.SlowStart), "must be from 0 (off) to 15m")
+	}
+	if cfg.SlowStart > 0 && cfg.Algorithm == LeastOutstandingRequests {
+		return fieldErr("SlowStart", duration.Short(cfg.SlowStart), "cannot be combined with %s (ALB refuses it)", LeastOutstandingRequests)
 	}
 	if cfg.MinHealthyTargets < 0 || cfg.MinHealthyPercent < 0 || cfg.MinHealthyPercent > 100 {
 		return fieldErr("MinHealthyPercent", fmt.Sprint(cfg.MinHealthyPercent), "MinHealthyTargets must be at least 0 and MinHealthyPercent from 0 to 100")

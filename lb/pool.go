@@ -22,6 +22,11 @@ type pool struct {
 	// healthy targets than minHealthy, or than minHealthyPct percent of
 	// the registered ones (0: not by percentage). Fixed at New.
 	minHealthy, minHealthyPct int
+
+	// slowStart is Config.SlowStart (slowstart.go), now the clock of its
+	// ramps (tests set it before Serve). Fixed at New.
+	slowStart time.Duration
+	now       func() time.Time
 }
 
 // snapshot is the routing view of the pool at one moment. It is never
@@ -33,7 +38,7 @@ type snapshot struct {
 }
 
 func newPool(targets []*target, onChange func(t *target, from, to state, reason string), minHealthy, minHealthyPct int) *pool {
-	p := &pool{all: targets, onChange: onChange, minHealthy: max(minHealthy, 1), minHealthyPct: minHealthyPct}
+	p := &pool{all: targets, onChange: onChange, minHealthy: max(minHealthy, 1), minHealthyPct: minHealthyPct, now: time.Now}
 	p.publish()
 	return p
 }
@@ -86,6 +91,7 @@ func (p *pool) setState(t *target, to state, reason string) {
 	}
 	t.state.Store(int32(to))
 	t.passes, t.fails = 0, 0
+	p.enterSlowStart(t, to, p.now())
 	p.publish()
 	if p.onChange != nil {
 		p.onChange(t, from, to, reason)

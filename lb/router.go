@@ -136,8 +136,6 @@ func checkServed(file *listener.Config) error {
 	}
 	for _, tg := range file.TargetGroups {
 		switch {
-		case tg.SlowStart > 0:
-			return fieldErr("Config", "target group "+tg.Name+": slow_start", "slow start is not served yet; leave it out or 0")
 		case tg.AnomalyMitigation:
 			return fieldErr("Config", "target group "+tg.Name+": anomaly_mitigation", "anomaly mitigation is not served yet; leave it out or false")
 		}
@@ -208,6 +206,7 @@ func groupConfig(base Config, tg *listener.TargetGroup) Config {
 	hc := tg.HealthCheck
 	cfg.HealthPath, cfg.HealthInterval, cfg.HealthTimeout = hc.Path, hc.Interval, hc.Timeout
 	cfg.HealthyThreshold, cfg.UnhealthyThreshold, cfg.HealthMatcher = hc.HealthyThreshold, hc.UnhealthyThreshold, hc.Matcher
+	cfg.SlowStart = tg.SlowStart
 	cfg.MinHealthyTargets = tg.UnhealthyStateRouting.MinimumHealthyTargetsCount
 	cfg.MinHealthyPercent = tg.UnhealthyStateRouting.MinimumHealthyTargetsPercentage
 	cfg.DeregistrationDelay = tg.DeregistrationDelay

@@ -1,10 +1,13 @@
 package lb
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"stickylab/lb/listener"
 )
@@ -272,5 +275,33 @@ target_groups:
 				t.Errorf("served by %v; want app-1 among them: %v (2 of 3 healthy)", seen, tc.wantUnhealthyUs)
 			}
 		})
+	}
+}
+
+// TestRouterIdleTimeout: the listener's idle_timeout closes a kept-alive
+// client connection that stays idle (ALB's connection idle timeout); with
+// ALB's 60s default, the 10s this test waits would not be enough.
+func TestRouterIdleTimeout(t *testing.T) {
+	bs, _ := backends(t, 1)
+	r := serveRouter(t, `
+listener: {idle_timeout: 1s, default_action: {forward: {target_group: g}}}
+target_groups: [{name: g, targets: [app-1={app-1}]}]
+`, bs, Config{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("reading the idle connection: %v, want EOF (closed by the idle timeout)", err)
 	}
 }

@@ -21,8 +21,10 @@ type runningRouter struct {
 
 // serveRouter parses yaml, in which each {app-N} stands for the URL of
 // backend app-N of bs, checks the groups' health every 50ms (the file's
-// minimum is ALB's 5s), and serves it until the test ends.
-func serveRouter(t *testing.T, yaml string, bs []*backend, base Config) *runningRouter {
+// minimum is ALB's 5s), calls prepare (when not nil) before it serves,
+// serves it until the test ends, and waits until the targets whose backend
+// is healthy are.
+func serveRouter(t *testing.T, yaml string, bs []*backend, base Config, prepare ...func(*Router)) *runningRouter {
 	t.Helper()
 	for _, b := range bs {
 		yaml = strings.ReplaceAll(yaml, "{"+b.name+"}", b.url.String())
@@ -38,13 +40,20 @@ func serveRouter(t *testing.T, yaml string, bs []*backend, base Config) *running
 	if err != nil {
 		t.Fatalf("NewRouter: %v", err)
 	}
+	for _, f := range prepare {
+		f(rt)
+	}
 	pl, al := listen(t), listen(t)
 	serveInTest(t, func(ctx context.Context) error { return rt.Serve(ctx, pl, al) })
 	r := &runningRouter{Router: rt, url: "http://" + pl.Addr().String(), admin: "http://" + al.Addr().String()}
-	waitFor(t, "every target of every group healthy", func() bool {
+	healthy := map[string]bool{}
+	for _, b := range bs {
+		healthy[b.name] = b.healthy.Load()
+	}
+	waitFor(t, "every target of every group healthy, but those whose backend is not", func() bool {
 		for _, g := range rt.TargetGroups() {
 			for _, ts := range g.Targets {
-				if ts.State != StateHealthy {
+				if healthy[ts.Name] && ts.State != StateHealthy {
 					return false
 				}
 			}

@@ -75,6 +75,10 @@ type target struct {
 	// registered again; guarded by pool.mu.
 	drainGen int
 
+	// slowSince is when t entered slow start (unix nanoseconds), 0 when
+	// it is not in it (slowstart.go).
+	slowSince atomic.Int64
+
 	// cut ends the requests in flight when a drain's delay is over, under
 	// a Router (deregcut.go).
 	cut targetCut
