@@ -6,20 +6,20 @@
 // ALB, passive failover. An admin handler exposes the targets, the
 // stickiness setting, a server-sent event stream and Prometheus metrics.
 //
-// Two engines serve the proxy listener (Config.Engine, serve.go): std,
-// the default and the reference, is net/http's http.Server,
-// httputil.ReverseProxy and http.Transport; fast is the balancer's own
-// HTTP/1.1 front end (frontend.go, with fasthead.go for plain heads and
-// sockio_linux.go for the socket calls), direct path (direct.go) and target
-// connection pool (transport.go). Both run the same ALB logic.
+// Two engines serve the proxy listener (Config.Engine): std, the default
+// and the reference, is net/http's http.Server, httputil.ReverseProxy and
+// http.Transport; fast is package lb/internal/h1, an HTTP/1.1 server,
+// reverse proxy (with a direct path for plain requests) and client that
+// know nothing of ALB. Both run the same ALB logic; engine.go, the seam, is
+// the one file that knows which engine serves.
 //
 // The request path, in the order a request walks it: the engine's server,
 // sticky.go (which target the cookie names), selector.go (the algorithm,
 // for everything else), proxy.go (httputil.ReverseProxy with Rewrite,
 // forwarded.go's headers, setcookie.go and cookie.go on the response; the
-// fast engine's direct.go does the same without ReverseProxy for the common
-// bodiless request), failover.go (passive failover) and the engine's
-// transport (the exchange with the target).
+// fast engine's direct path runs the same hooks without ReverseProxy for
+// the common bodiless request), failover.go (passive failover) and the
+// engine's connections to the target (engine.go).
 // Nothing on it takes a lock except the target's connection pool; the
 // target set is an immutable snapshot behind an atomic pointer (pool.go),
 // replaced when a state changes (health.go, drain). Admin: admin.go,
@@ -226,7 +226,7 @@ func (b *Balancer) serveRoute(ctx context.Context, w http.ResponseWriter, r *htt
 		ex.target.done()
 		b.finish(ex, r)
 	}()
-	t.proxy.serve(ex, w, r)
+	t.proxy.Serve(ex, w, r)
 }
 
 // finish counts the request and publishes its event.

@@ -96,15 +96,17 @@ func BenchmarkSetDuration(b *testing.B) {
 }
 
 // BenchmarkServe measures the whole proxy path as scripts/bench-lb.sh loads
-// it: the frontend reading a kept-alive client's request, the balancer, the
-// exchange with a target in a child process, and the response written back.
+// it, on each engine: the server reading a kept-alive client's request,
+// the balancer, the exchange with a target in a child process, and the
+// response written back.
 // The clients are raw connections with a parser that does not allocate, so
 // that allocs/op are the balancer's.
 func BenchmarkServe(b *testing.B) {
 	backend := startChild(b, "app-1", "127.0.0.1:0")
-	for _, mode := range []string{StickyNone, StickyDuration} {
-		b.Run(mode, func(b *testing.B) {
-			lb, err := New(Config{Targets: []Target{{Name: "app-1", URL: backend.url}}, Sticky: mode, PassiveFailover: true})
+	for _, c := range []struct{ engine, mode string }{{EngineStd, StickyNone}, {EngineStd, StickyDuration}, {EngineFast, StickyNone}, {EngineFast, StickyDuration}} {
+		engine, mode := c.engine, c.mode
+		b.Run(engine+"/"+mode, func(b *testing.B) {
+			lb, err := New(Config{Engine: engine, Targets: []Target{{Name: "app-1", URL: backend.url}}, Sticky: mode, PassiveFailover: true})
 			if err != nil {
 				b.Fatal(err)
 			}

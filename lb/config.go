@@ -33,8 +33,8 @@ const (
 	// EngineStd is net/http: http.Server, httputil.ReverseProxy and
 	// http.Transport. The reference behaviour, and the default.
 	EngineStd = "std"
-	// EngineFast is the balancer's own HTTP/1.1 front end, direct path
-	// and target connection pool: less CPU per request, opt-in.
+	// EngineFast is lb/internal/h1's HTTP/1.1 server, direct path and
+	// target connection pool: less CPU per request, opt-in.
 	EngineFast = "fast"
 )
 

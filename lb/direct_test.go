@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"stickylab/lb/internal/h1"
 )
 
 // directCase is one request of TestDirectMatchesReverseProxy, as raw bytes
@@ -197,8 +199,8 @@ func directPair(t testing.TB, target string) (viaDirect, viaProxy *running, serv
 // counts those the direct path serves.
 func setDirect(b *Balancer, noDirect bool, onDirect func()) {
 	for _, t := range b.pool.all {
-		if p, ok := t.proxy.(*directProxy); ok {
-			p.noDirect, p.onDirect = noDirect, onDirect
+		if p, ok := t.proxy.(*h1.ReverseProxy); ok {
+			p.NoDirect, p.OnDirect = noDirect, onDirect
 		}
 	}
 }

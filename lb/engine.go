@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+
+	"stickylab/lb/internal/h1"
 )
 
 // The seam between the balancer and its engines (Config.Engine): the one
@@ -15,31 +17,31 @@ import (
 //
 //   - std (stdengine.go, stdconn.go): http.Server, httputil.ReverseProxy
 //     and http.Transport.
-//   - fast: the front end (frontend.go), its direct path (direct.go) and its
-//     target connection pool (transport.go), with plain ReverseProxy and
-//     http.Transport for what they do not take (bodies and upgrades to
-//     the front end's general path, https targets, upgrades to targets).
+//   - fast: package lb/internal/h1, which knows nothing of ALB: its Server,
+//     its ReverseProxy (httputil.ReverseProxy with a direct path for plain
+//     requests) and its Client per http target, with http.Transport for
+//     what the Client does not take (https targets, upgrades).
 
 // proxyServer is an engine's server of the proxy listener.
 type proxyServer interface {
-	// serve accepts connections on l until shutdown.
-	serve(l net.Listener) error
-	// closeGracefully closes l and the idle connections, and lets
+	// Serve accepts connections on l until shutdown.
+	Serve(l net.Listener) error
+	// Shutdown closes the listener and the idle connections, and lets
 	// in-flight requests finish until ctx is done; then it makes the
 	// connections left fail, but the upgraded ones, and returns ctx's
 	// error.
-	closeGracefully(ctx context.Context, l net.Listener) error
-	// wait waits for the requests that closeGracefully left, which end
-	// once the base context of the requests is cancelled and the target
+	Shutdown(ctx context.Context) error
+	// Wait waits for the requests that Shutdown left, which end once the
+	// base context of the requests is cancelled and the target
 	// connections are closed.
-	wait()
+	Wait()
 }
 
 // proxyHandler is an engine's reverse proxy to one target: it runs the
 // balancer's hooks (proxy.go) on a request whose context, given apart, is
 // its exchange.
 type proxyHandler interface {
-	serve(ctx context.Context, w http.ResponseWriter, r *http.Request)
+	Serve(ctx context.Context, w http.ResponseWriter, r *http.Request)
 }
 
 // targetConns are an engine's connections to one target.
@@ -52,9 +54,9 @@ type targetConns interface {
 }
 
 var (
-	_ proxyServer  = (*frontend)(nil)
+	_ proxyServer  = (*h1.Server)(nil)
 	_ proxyServer  = (*stdServer)(nil)
-	_ proxyHandler = (*directProxy)(nil)
+	_ proxyHandler = (*h1.ReverseProxy)(nil)
 	_ proxyHandler = stdProxy{}
 	_ targetConns  = stdConns{}
 	_ targetConns  = (*fastConns)(nil)
@@ -64,7 +66,8 @@ var (
 // requests' contexts derive from base.
 func (b *Balancer) newProxyServer(base context.Context) proxyServer {
 	if b.cfg.Engine == EngineFast {
-		return newFrontend(b.serve, b.log, base, readHeaderTimeout, idleTimeout, maxHeaderBytes)
+		return h1.NewServer(b.serve, h1.ServerConfig{Logger: b.log, BaseContext: base,
+			ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes})
 	}
 	return b.newStdServer(base)
 }
@@ -74,8 +77,8 @@ func (b *Balancer) newProxyServer(base context.Context) proxyServer {
 // go through ReverseProxy and http.Transport on both engines.
 func (b *Balancer) attachEngine(t *target) {
 	if b.cfg.Engine == EngineFast && t.scheme == "http" {
-		t.conns = &fastConns{std: stdConns{b}, pool: newConnPool(dialAddr(t.url), targetTimeout, maxResponseHeaderBytes)}
-		t.proxy = &directProxy{rp: b.proxy}
+		t.conns = &fastConns{std: stdConns{b}, client: h1.NewClient(dialAddr(t.url), targetTimeout, maxResponseHeaderBytes)}
+		t.proxy = &h1.ReverseProxy{Proxy: b.proxy}
 		return
 	}
 	t.conns = stdConns{b}
@@ -90,26 +93,28 @@ func (b *Balancer) closeTargetConns() {
 }
 
 // fastConns are the fast engine's connections to an http target: its own
-// pool, and http.Transport for protocol upgrades (WebSocket), whose
+// client, and http.Transport for protocol upgrades (WebSocket), whose
 // response body must stay a two-way connection.
 type fastConns struct {
-	std  stdConns
-	pool *connPool
+	std    stdConns
+	client *h1.Client
 }
 
 func (c *fastConns) send(req *http.Request, ex *exchange) (*http.Response, error) {
 	if req.Header["Upgrade"] != nil {
 		return c.std.send(req, ex)
 	}
-	o := optionsFor(ex.w)
+	// The options of the front end's connection when it serves ex: the
+	// response is built in its storage.
+	o := h1.OptionsFor(ex.w)
 	if o == nil {
-		o = &reqOptions{}
+		o = new(h1.Options)
 	}
-	o.sent = ex.sent
-	return c.pool.do(req, o)
+	o.Sent = ex.sent
+	return c.client.Do(req, o)
 }
 
-func (c *fastConns) close() { c.pool.closeAll() }
+func (c *fastConns) close() { c.client.Close() }
 
 // dialAddr is the host:port of u, with the scheme's default port.
 func dialAddr(u *url.URL) string {

@@ -96,7 +96,7 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			ex.sticky.decision = DecisionRestuck
 		}
 		req = retarget(req, next)
-		// The outbound request is ReverseProxy's (or proxyDirect's) own
+		// The outbound request is ReverseProxy's (or the direct path's) own
 		// copy, made for this exchange: its header may be rewritten for
 		// the new target.
 		f.b.setStickinessHeader(req.Header, ex)

@@ -28,9 +28,10 @@ type portString struct {
 //     has no Root; otherwise the Root is kept and Self= added.
 //
 // out is the outbound request's header, from which ReverseProxy has already
-// removed the client's X-Forwarded-* headers (proxyDirect leaves
-// X-Forwarded-For, which this replaces, in the shared map: the inbound
-// value must be read before out's is set); in is the inbound request;
+// removed the client's X-Forwarded-* headers (the fast engine's direct
+// path leaves X-Forwarded-For, which this replaces, in the shared map: the
+// inbound value must be read before out's is set); in is the inbound
+// request;
 // vals holds the four values (one array rather than four allocations).
 func (b *Balancer) setForwarded(out http.Header, in *http.Request, now time.Time, vals *[4]string) {
 	n := 0
@@ -112,4 +113,13 @@ func hasField(v, key string) bool {
 		}
 	}
 	return false
+}
+
+// first is h.Get(key) for a key already in canonical form, without
+// canonicalizing it again.
+func first(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

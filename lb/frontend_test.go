@@ -236,24 +236,6 @@ func TestFrontendUnaskedSwitchOverTLS(t *testing.T) {
 	}
 }
 
-// TestHijackRefusedInHold: a connection whose read side serveHeld holds
-// cannot be hijacked: the new owner's reads would wait for the hold, which
-// waits for the handler, which waits for the new owner.
-func TestHijackRefusedInHold(t *testing.T) {
-	server, client := net.Pipe()
-	defer client.Close()
-	defer server.Close()
-	c := &frontConn{nc: server, inHold: true}
-	c.resp.conn = c
-	if _, _, err := c.resp.Hijack(); err == nil {
-		t.Fatal("Hijack in a hold succeeded")
-	}
-	c.inHold = false
-	if conn, _, err := c.resp.Hijack(); err != nil || conn != server {
-		t.Fatalf("Hijack outside a hold: %v, %v", conn, err)
-	}
-}
-
 // TestFrontendChunkedStream: a response of unknown length reaches the
 // client chunked and complete.
 func TestFrontendChunkedStream(t *testing.T) {

@@ -68,7 +68,7 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	var wg sync.WaitGroup
 	wg.Go(func() { b.runHealthChecks(healthCtx) })
 	errc := make(chan error, 2)
-	wg.Go(func() { errc <- proxy.serve(proxyLn) })
+	wg.Go(func() { errc <- proxy.Serve(proxyLn) })
 	if admin != nil {
 		wg.Go(func() { errc <- admin.Serve(adminLn) })
 	}
@@ -82,7 +82,9 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	cancelAdmin()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := proxy.closeGracefully(shutdownCtx, proxyLn); err != nil {
+	err := proxy.Shutdown(shutdownCtx)
+	proxyLn.Close() // in case the server had not yet taken it
+	if err != nil {
 		b.log.Warn("lb: shutdown timed out, closed the proxy's connections", "err", err)
 		// Requests still waiting for their target end now.
 		b.closeTargetConns()
@@ -96,7 +98,7 @@ func (b *Balancer) Serve(ctx context.Context, proxyLn, adminLn net.Listener) err
 	// Requests still running, upgraded (WebSocket) connections included,
 	// end with their context.
 	cancelProxy()
-	proxy.wait()
+	proxy.Wait()
 	stopHealth()
 	wg.Wait()
 	b.transport.CloseIdleConnections()

@@ -62,9 +62,9 @@ func (b *Balancer) newStdServer(base context.Context) *stdServer {
 	return s
 }
 
-func (s *stdServer) serve(l net.Listener) error { return s.srv.Serve(l) }
+func (s *stdServer) Serve(l net.Listener) error { return s.srv.Serve(l) }
 
-func (s *stdServer) closeGracefully(ctx context.Context, l net.Listener) error {
+func (s *stdServer) Shutdown(ctx context.Context) error {
 	// http.Server.Shutdown closes l and idle connections, and waits for
 	// the others to become idle; it does not track hijacked (upgraded)
 	// connections, which end when their request's context does.
@@ -75,12 +75,12 @@ func (s *stdServer) closeGracefully(ctx context.Context, l net.Listener) error {
 	return err
 }
 
-func (s *stdServer) wait() { s.handlers.Wait() }
+func (s *stdServer) Wait() { s.handlers.Wait() }
 
 // stdProxy is ReverseProxy as it is.
 type stdProxy struct{ rp *httputil.ReverseProxy }
 
-func (p stdProxy) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+func (p stdProxy) Serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
 }
 

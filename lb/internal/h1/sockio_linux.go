@@ -1,6 +1,6 @@
 //go:build linux
 
-package lb
+package h1
 
 import (
 	"io"
@@ -137,7 +137,7 @@ func (h *sockHalf) run(p []byte) (int, error) {
 // so whatever answers it (data, FIN, RST) arrives as a fresh edge and wakes
 // the wait. A FIN that came earlier, while the connection sat idle, is not
 // fresh: the pool peeks at connections idle for a while before reusing
-// them (connPool.get, peekAfter).
+// them (Client.get, peekAfter).
 func (s *sockIO) deferWrite(on bool) { s.deferring = on }
 
 // sendThenRead is the RawConn.Read callback of a Read with writes pending:
@@ -221,7 +221,7 @@ func (s *sockIO) peekAttempt(fd uintptr) bool {
 //
 // While f runs the connection's read lock is held: Close from another
 // goroutine waits for f to return (SetDeadline does not), and nothing else
-// may read the connection (frontConn.serveHeld hands upgrades and bodies
+// may read the connection (conn.serveHeld hands upgrades and bodies
 // to its general path).
 func (s *sockIO) holdRead(f func() bool) error {
 	s.heldFn = f

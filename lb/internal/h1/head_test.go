@@ -1,4 +1,4 @@
-package lb
+package h1
 
 import (
 	"bufio"
@@ -272,7 +272,7 @@ func checkResponseParse(t *testing.T, in, method string, sc *headScratch) {
 	}
 }
 
-// bufferedHeadOrNil is what the frontend passes to readRequestFast.
+// bufferedHeadOrNil is what the Server passes to readRequestFast.
 func bufferedHeadOrNil(br *bufio.Reader) []byte {
 	head, _ := bufferedHead(br)
 	return head

@@ -1,9 +1,10 @@
-package lb
+package h1
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -80,7 +81,7 @@ func TestWriteHeadersCutsLineBreaks(t *testing.T) {
 }
 
 // rawTarget accepts connections and runs serve on each.
-func rawTarget(t *testing.T, serve func(c net.Conn)) *connPool {
+func rawTarget(t *testing.T, serve func(c net.Conn)) *Client {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -99,8 +100,8 @@ func rawTarget(t *testing.T, serve func(c net.Conn)) *connPool {
 			}()
 		}
 	}()
-	p := newConnPool(l.Addr().String(), time.Second, maxResponseHeaderBytes)
-	t.Cleanup(p.closeAll)
+	p := NewClient(l.Addr().String(), time.Second, 1<<20)
+	t.Cleanup(p.Close)
 	return p
 }
 
@@ -118,20 +119,20 @@ func answerRequests(c net.Conn, max int) {
 	}
 }
 
-func get(t *testing.T, p *connPool, method string, body io.Reader, timeout time.Duration) (string, error) {
+func get(t *testing.T, p *Client, method string, body io.Reader, timeout time.Duration) (string, error) {
 	t.Helper()
 	return getSince(t, p, method, body, timeout, time.Now())
 }
 
 // getSince is get for a request that began at began.
-func getSince(t *testing.T, p *connPool, method string, body io.Reader, timeout time.Duration, began time.Time) (string, error) {
+func getSince(t *testing.T, p *Client, method string, body io.Reader, timeout time.Duration, began time.Time) (string, error) {
 	t.Helper()
 	req, _ := http.NewRequest(method, "http://target/", body)
 	if body == nil {
 		req.Body = nil
 	}
 	p.headerTimeout = timeout // the tests' requests are one at a time
-	resp, err := p.do(req, &reqOptions{sent: began})
+	resp, err := p.Do(req, &Options{Sent: began})
 	if err != nil {
 		return "", err
 	}
@@ -258,7 +259,7 @@ func TestConnPoolHeaderTimeout(t *testing.T) {
 
 	silent := rawTarget(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	_, err := get(t, silent, "GET", nil, 100*time.Millisecond)
-	if !isTimeout(err) {
+	if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
 		t.Errorf("silent target: err %v, want a timeout", err)
 	}
 }
@@ -291,5 +292,17 @@ func TestConnPoolKeptDeadline(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("got %d connections, want the one kept alive", n)
+	}
+}
+
+// waitFor polls cond until it holds or 10 seconds have passed.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -1,4 +1,4 @@
-package lb
+package h1
 
 import (
 	"bufio"
@@ -10,13 +10,13 @@ import (
 	"time"
 )
 
-// response is the frontend's http.ResponseWriter. It writes the status
+// response is the Server's http.ResponseWriter. It writes the status
 // line and headers on the first Write or Flush (or at the end), frames the
 // body with the Content-Length the handler set, else chunked (HTTP/1.1) or
 // until close (HTTP/1.0), and supports http.Flusher and http.Hijacker (for
 // ReverseProxy's protocol upgrades). One per connection, reused.
 type response struct {
-	conn   *frontConn
+	conn   *conn
 	req    *http.Request
 	header http.Header
 
@@ -66,11 +66,11 @@ func (w *response) WriteHeader(code int) {
 		return
 	}
 	if code < 100 || code > 999 {
-		panic("lb: invalid WriteHeader code " + strconv.Itoa(code))
+		panic("h1: invalid WriteHeader code " + strconv.Itoa(code))
 	}
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		bw := w.conn.bw
-		writeStatusLine(bw, code)
+		writeStatusLine(bw, w.req, code)
 		writeHeaders(bw, w.header)
 		bw.WriteString("\r\n")
 		bw.Flush()
@@ -98,16 +98,21 @@ func (w *response) WriteHeader(code int) {
 	default:
 		w.closeAfter = true // HTTP/1.0 without a length: the body ends with the connection
 	}
-	if w.closeAfter {
+	switch {
+	case w.closeAfter && w.req.ProtoAtLeast(1, 1):
 		w.header["Connection"] = []string{"close"}
-	} else if !w.req.ProtoAtLeast(1, 1) {
+	case w.closeAfter:
+		// HTTP/1.0 closes unless told otherwise: http.Server says
+		// nothing.
+		delete(w.header, "Connection")
+	case !w.req.ProtoAtLeast(1, 1):
 		w.header["Connection"] = []string{"keep-alive"}
 	}
 	if len(w.header["Date"]) == 0 {
 		w.header["Date"] = []string{w.conn.f.httpDate(time.Now())}
 	}
 	bw := w.conn.bw
-	writeStatusLine(bw, code)
+	writeStatusLine(bw, w.req, code)
 	writeHeaders(bw, w.header)
 	bw.WriteString("\r\n")
 }
@@ -116,7 +121,7 @@ func (w *response) WriteHeader(code int) {
 // between requests.
 const maxKeptHeaderKeys = 32
 
-var errBodyTooLong = errors.New("lb: response body longer than its Content-Length")
+var errBodyTooLong = errors.New("h1: response body longer than its Content-Length")
 
 func (w *response) Write(p []byte) (int, error) {
 	if w.hijacked {
@@ -167,12 +172,12 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, http.ErrHijacked
 	}
 	if w.wroteHeader {
-		return nil, nil, errors.New("lb: hijack after the response started")
+		return nil, nil, errors.New("h1: hijack after the response started")
 	}
 	if w.conn.inHold {
 		// A target switched protocols on a request that asked for no
 		// upgrade (serveHeld hands those that do to the general path).
-		return nil, nil, errors.New("lb: hijack of a request that asked for no upgrade")
+		return nil, nil, errors.New("h1: hijack of a request that asked for no upgrade")
 	}
 	w.hijacked = true
 	c := w.conn
@@ -200,9 +205,14 @@ func (w *response) finish() error {
 	return bw.Flush()
 }
 
-// writeStatusLine writes "HTTP/1.1 <code> <reason>\r\n".
-func writeStatusLine(bw *bufio.Writer, code int) {
-	bw.WriteString("HTTP/1.1 ")
+// writeStatusLine writes "HTTP/1.1 <code> <reason>\r\n", or HTTP/1.0 to
+// an HTTP/1.0 request (req), as http.Server does.
+func writeStatusLine(bw *bufio.Writer, req *http.Request, code int) {
+	if req.ProtoAtLeast(1, 1) {
+		bw.WriteString("HTTP/1.1 ")
+	} else {
+		bw.WriteString("HTTP/1.0 ")
+	}
 	bw.WriteString(statusLine(code))
 	bw.WriteString("\r\n")
 }
@@ -258,7 +268,7 @@ func first(h http.Header, key string) string {
 }
 
 // httpDate is the Date header value of now, formatted once a second.
-func (f *frontend) httpDate(now time.Time) string {
+func (f *Server) httpDate(now time.Time) string {
 	unix := now.Unix()
 	if d := f.date.Load(); d != nil && d.unix == unix {
 		return d.s

@@ -1,5 +1,5 @@
 //go:build !race
 
-package lb
+package h1
 
 const raceEnabled = false

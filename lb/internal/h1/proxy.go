@@ -1,4 +1,4 @@
-package lb
+package h1
 
 import (
 	"context"
@@ -20,42 +20,49 @@ import (
 // scripts/bench-lb.sh measured 15% less CPU per request without it, which
 // is what brings lb within its target against HAProxy on a small machine.
 //
-// directProxy does for such a request what its ReverseProxy does, step for
-// step and in the same order, with the same hooks: Rewrite,
+// ReverseProxy does for such a request what its httputil.ReverseProxy
+// does, step for step and in the same order, with the same hooks: Rewrite,
 // ModifyResponse, ErrorHandler and the same Transport. What differs is
 // where things live: the outbound request is a copy kept with the front end
 // connection, and it shares the inbound request's header map, also the
 // connection's, which nothing reads after the request. Everything else
 // (bodies, upgrades, requests from other servers) goes through
-// ReverseProxy. TestDirectMatchesReverseProxy sends the same requests both
-// ways and compares what the target and the client receive.
+// httputil.ReverseProxy. lb's TestDirectMatchesReverseProxy and its fuzz
+// target send the same requests both ways, through the balancer's hooks,
+// and compare what the target and the client receive.
 //
 // The shared header map is the direct path's contract with its hooks:
 // Rewrite may read from the inbound request only headers that ReverseProxy
 // keeps on the outbound one (not hop-by-hop, not Forwarded,
 // X-Forwarded-Host or X-Forwarded-Proto), and must have read them before
 // it sets them on the outbound request. The Transport must be done with
-// the request's header when RoundTrip returns: connPool is, http.Transport
+// the request's header when RoundTrip returns: Client is, http.Transport
 // is not (it may still be writing a request the target answered early),
-// so a direct proxy is only for targets served by a connPool.
+// so a direct proxy is only for targets served by a Client.
 
-// directProxy is ReverseProxy with the direct path for the front end's
-// plain requests.
-type directProxy struct {
-	rp *httputil.ReverseProxy // its hooks, and every request the direct path does not take
+// ReverseProxy is an httputil.ReverseProxy with the direct path for a
+// Server's plain requests. Its Proxy needs Rewrite and Transport; see the
+// contract above.
+type ReverseProxy struct {
+	Proxy *httputil.ReverseProxy // its hooks, and every request the direct path does not take
 
-	noDirect bool   // tests: every request through rp (the reference for the direct path)
-	onDirect func() // tests: called for each request the direct path serves
+	NoDirect bool   // tests: every request through Proxy (the reference for the direct path)
+	OnDirect func() // tests: called for each request the direct path serves
 }
 
-// serve proxies r, whose context is ctx (r's own is not looked at), as
-// rp.ServeHTTP would.
-func (p *directProxy) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
-	if rw, ok := w.(*response); ok && !p.noDirect && r == &rw.conn.reqHead.req && canProxyDirect(r) {
+// ServeHTTP proxies r as Proxy.ServeHTTP would.
+func (p *ReverseProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.Serve(r.Context(), w, r)
+}
+
+// Serve is ServeHTTP for a request whose context is ctx (r's own is not
+// looked at), as a Server's HandlerFunc gets it.
+func (p *ReverseProxy) Serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	if rw, ok := w.(*response); ok && !p.NoDirect && r == &rw.conn.reqHead.req && canProxyDirect(r) {
 		p.direct(ctx, rw, r)
 		return
 	}
-	p.rp.ServeHTTP(w, r.WithContext(ctx))
+	p.Proxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // canProxyDirect reports whether the front end's request r, read by its
@@ -113,12 +120,13 @@ var (
 type directRequests struct {
 	in, out http.Request
 	outURL  url.URL
+	pr      httputil.ProxyRequest
 }
 
 // direct proxies r, for which canProxyDirect holds, through w.
-func (p *directProxy) direct(ctx context.Context, w *response, r *http.Request) {
-	if p.onDirect != nil {
-		p.onDirect()
+func (p *ReverseProxy) direct(ctx context.Context, w *response, r *http.Request) {
+	if p.OnDirect != nil {
+		p.OnDirect()
 	}
 	h := r.Header
 	// The inbound and outbound requests share the header map (see the
@@ -140,7 +148,8 @@ func (p *directProxy) direct(ctx context.Context, w *response, r *http.Request) 
 	delete(h, "Forwarded")
 	delete(h, "X-Forwarded-Host")
 	delete(h, "X-Forwarded-Proto")
-	p.rp.Rewrite(&httputil.ProxyRequest{In: &d.in, Out: out})
+	d.pr = httputil.ProxyRequest{In: &d.in, Out: out} // kept: Rewrite, a func value, makes it escape
+	p.Proxy.Rewrite(&d.pr)
 	if _, ok := h["User-Agent"]; !ok {
 		// Our transport sends none anyway; http.Transport, which a
 		// retry to an https target may go through, would send its own.
@@ -149,7 +158,7 @@ func (p *directProxy) direct(ctx context.Context, w *response, r *http.Request) 
 
 	o := &w.conn.opts
 	o.direct = w
-	res, err := p.rp.Transport.RoundTrip(out)
+	res, err := p.Proxy.Transport.RoundTrip(out)
 	o.direct = nil
 	if err != nil {
 		p.fail(w, out, err)
@@ -195,7 +204,7 @@ func (p *directProxy) direct(ctx context.Context, w *response, r *http.Request) 
 		// Under the front end ReverseProxy logs and returns; the front
 		// end then closes the connection of a short response.
 		res.Body.Close()
-		p.logf("lb: copying the response body: %v", err)
+		p.logf("h1: copying the response body: %v", err)
 		return
 	}
 	res.Body.Close() // now, to fill res.Trailer
@@ -214,18 +223,18 @@ func (p *directProxy) direct(ctx context.Context, w *response, r *http.Request) 
 }
 
 // modifyResponse runs rp's ModifyResponse, if any.
-func (p *directProxy) modifyResponse(res *http.Response) error {
-	if p.rp.ModifyResponse == nil {
+func (p *ReverseProxy) modifyResponse(res *http.Response) error {
+	if p.Proxy.ModifyResponse == nil {
 		return nil
 	}
-	return p.rp.ModifyResponse(res)
+	return p.Proxy.ModifyResponse(res)
 }
 
 // fail answers a request whose exchange failed: rp's ErrorHandler, or
 // ReverseProxy's default, a logged error and 502.
-func (p *directProxy) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if p.rp.ErrorHandler != nil {
-		p.rp.ErrorHandler(w, r, err)
+func (p *ReverseProxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if p.Proxy.ErrorHandler != nil {
+		p.Proxy.ErrorHandler(w, r, err)
 		return
 	}
 	p.logf("http: proxy error: %v", err)
@@ -234,9 +243,9 @@ func (p *directProxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // logf logs to rp's ErrorLog; without one, nothing is logged (ReverseProxy
 // would use the log package's global logger).
-func (p *directProxy) logf(format string, args ...any) {
-	if p.rp.ErrorLog != nil {
-		p.rp.ErrorLog.Printf(format, args...)
+func (p *ReverseProxy) logf(format string, args ...any) {
+	if p.Proxy.ErrorLog != nil {
+		p.Proxy.ErrorLog.Printf(format, args...)
 	}
 }
 
@@ -273,9 +282,9 @@ func appendHeader(dst, src http.Header) {
 // copyBody copies a response body to w, flushing after each write when
 // stream is set. It returns the first write error, or a read error other
 // than EOF; a read error is also logged, as ReverseProxy does.
-func (p *directProxy) copyBody(w *response, body io.Reader, stream bool) error {
+func (p *ReverseProxy) copyBody(w *response, body io.Reader, stream bool) error {
 	var buf []byte
-	if pool := p.rp.BufferPool; pool != nil {
+	if pool := p.Proxy.BufferPool; pool != nil {
 		buf = pool.Get()
 		defer pool.Put(buf)
 	} else {
@@ -284,7 +293,7 @@ func (p *directProxy) copyBody(w *response, body io.Reader, stream bool) error {
 	for {
 		n, rerr := body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
-			p.logf("lb: reading the response body: %v", rerr)
+			p.logf("h1: reading the response body: %v", rerr)
 		}
 		if n > 0 {
 			m, werr := w.Write(buf[:n])

@@ -1,4 +1,4 @@
-package lb
+package h1
 
 import (
 	"bufio"
@@ -13,13 +13,13 @@ import (
 	"time"
 )
 
-// Why a transport of our own: http.Transport hands every request to two
+// Why a client of our own: http.Transport hands every request to two
 // goroutines per connection (writeLoop, readLoop) and back, with channels and
 // timers on the way; for a proxy that forwards small requests on warm
 // connections that hand-off costs more CPU than the HTTP work itself.
-// connPool runs a plain HTTP/1.1 exchange on the request's own goroutine
-// over a kept-alive connection to one target. Upgrades (WebSocket) and https
-// targets still go through the shared http.Transport.
+// Client runs a plain HTTP/1.1 exchange on the request's own goroutine
+// over a kept-alive connection to one target. It does not do upgrades
+// (WebSocket) or TLS: leave those to http.Transport.
 
 const (
 	// peekAfter: a connection idle this long is peeked at (alive) before
@@ -37,7 +37,7 @@ const (
 	// less than that before its target vanished can still wait for the
 	// header timeout. Under load a dying target also closes connections in
 	// use, and the first exchange that finds one closed drops the idle
-	// ones (closeIdle).
+	// ones (CloseIdle).
 	peekAfter = time.Millisecond
 
 	dialTimeout     = 5 * time.Second
@@ -45,9 +45,9 @@ const (
 	maxIdlePerHost  = 256
 )
 
-// connPool is one target's kept-alive connections. It is safe for
-// concurrent use.
-type connPool struct {
+// Client sends HTTP/1.1 requests to one address over kept-alive
+// connections. It is safe for concurrent use.
+type Client struct {
 	addr          string // host:port to dial
 	dialer        net.Dialer
 	headerTimeout time.Duration // how long a response head may take, from the request sent
@@ -80,20 +80,26 @@ type peeker interface{ alive() bool }
 // (sockio_linux.go).
 type writeDeferrer interface{ deferWrite(on bool) }
 
-func newConnPool(addr string, headerTimeout time.Duration, maxHead int64) *connPool {
-	return &connPool{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+// NewClient returns a client of addr (host:port) whose responses' heads
+// must arrive within headerTimeout of their request being sent (as
+// http.Transport's ResponseHeaderTimeout) and take at most maxHead bytes,
+// 1xx responses included (as its MaxResponseHeaderBytes).
+func NewClient(addr string, headerTimeout time.Duration, maxHead int64) *Client {
+	return &Client{addr: addr, dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
 		headerTimeout: headerTimeout, maxHead: maxHead, open: make(map[*clientConn]struct{})}
 }
 
-// reqOptions are the options of one request sent with connPool.do, given
-// explicitly rather than found in the request's context.
-type reqOptions struct {
-	// sent is when the request is sent, read once by the caller (zero:
+// Options are the options of one request sent with Client.Do, given
+// explicitly rather than found in the request's context. The zero value
+// is a request of its own; OptionsFor gives those of a request made while
+// serving a Server's client, which reuse that connection's storage.
+type Options struct {
+	// Sent is when the request is sent, read once by the caller (zero:
 	// read from the clock).
-	sent time.Time
+	Sent time.Time
 	// unwatched: the request's context never reports a client leaving
-	// (the front end's), so the exchange does not watch it; closeAll
-	// ends exchanges at shutdown instead. Watching costs every request a
+	// (a Server's), so the exchange does not watch it; Close ends
+	// exchanges at shutdown instead. Watching costs every request a
 	// context.AfterFunc.
 	unwatched bool
 	// head is where the response head is built, reused from one
@@ -113,7 +119,7 @@ type reqOptions struct {
 // get returns an idle connection (reused true) or a new one. An idle
 // connection is peeked at first when it has been idle for peekAfter or
 // more, or always with peek set; one found closed is dropped for the next.
-func (p *connPool) get(ctx context.Context, now time.Time, peek bool) (cc *clientConn, reused bool, err error) {
+func (p *Client) get(ctx context.Context, now time.Time, peek bool) (cc *clientConn, reused bool, err error) {
 	p.mu.Lock()
 	for len(p.idle) > 0 {
 		cc = p.idle[len(p.idle)-1]
@@ -143,7 +149,7 @@ func (p *connPool) get(ctx context.Context, now time.Time, peek bool) (cc *clien
 
 // put keeps cc for the next request, or closes it when the pool is full or
 // closed.
-func (p *connPool) put(cc *clientConn, now time.Time) {
+func (p *Client) put(cc *clientConn, now time.Time) {
 	cc.idleAt = now
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= maxIdlePerHost {
@@ -157,15 +163,15 @@ func (p *connPool) put(cc *clientConn, now time.Time) {
 }
 
 // discard closes cc for good.
-func (p *connPool) discard(cc *clientConn) {
+func (p *Client) discard(cc *clientConn) {
 	p.mu.Lock()
 	delete(p.open, cc)
 	p.mu.Unlock()
 	cc.nc.Close()
 }
 
-// closeIdle closes the idle connections.
-func (p *connPool) closeIdle() {
+// CloseIdle closes the idle connections.
+func (p *Client) CloseIdle() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
@@ -178,9 +184,9 @@ func (p *connPool) closeIdle() {
 	}
 }
 
-// closeAll closes every connection, idle or in use (an exchange on one
+// Close closes every connection, idle or in use (an exchange on one
 // fails at once), and any connection dialled or returned later.
-func (p *connPool) closeAll() {
+func (p *Client) Close() {
 	p.mu.Lock()
 	open := p.open
 	p.open = make(map[*clientConn]struct{})
@@ -194,9 +200,9 @@ func (p *connPool) closeAll() {
 
 // errStaleConn is a kept-alive connection that the target had closed: the
 // request did not reach it.
-var errStaleConn = errors.New("lb: kept-alive connection closed by the target")
+var errStaleConn = errors.New("h1: kept-alive connection closed by the target")
 
-// roundTrip sends req (HTTP/1.1, no upgrade) and reads the response head.
+// Do sends req (HTTP/1.1, no upgrade) and reads the response head.
 // The response body reads from the connection, which goes back to the pool
 // when the body has been read to its end and the response allows it.
 //
@@ -207,9 +213,9 @@ var errStaleConn = errors.New("lb: kept-alive connection closed by the target")
 //
 // Unless o.unwatched, the request's context interrupts the exchange when
 // done (a client that left).
-func (p *connPool) do(req *http.Request, o *reqOptions) (*http.Response, error) {
+func (p *Client) Do(req *http.Request, o *Options) (*http.Response, error) {
 	ctx := req.Context()
-	now := o.sent
+	now := o.Sent
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 || now.IsZero() {
 			now = time.Now()
@@ -229,7 +235,7 @@ func (p *connPool) do(req *http.Request, o *reqOptions) (*http.Response, error) 
 			// A target that closed one kept-alive connection under us has
 			// most likely closed the others too (it restarted, or died):
 			// none of them is written to.
-			p.closeIdle()
+			p.CloseIdle()
 		}
 		if reused && attempt == 0 && req.Body == nil && errors.Is(err, errStaleConn) && ctx.Err() == nil {
 			continue
@@ -238,7 +244,7 @@ func (p *connPool) do(req *http.Request, o *reqOptions) (*http.Response, error) 
 	}
 }
 
-func (p *connPool) dial(ctx context.Context) (*clientConn, error) {
+func (p *Client) dial(ctx context.Context) (*clientConn, error) {
 	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return nil, err
@@ -272,7 +278,7 @@ func (cc *clientConn) setDeadline(timeout time.Duration, now time.Time) {
 }
 
 // exchange writes req on cc and reads the response head.
-func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, o *reqOptions) (*http.Response, error) {
+func (p *Client) exchange(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, o *Options) (*http.Response, error) {
 	var stop func() bool
 	if !o.unwatched {
 		// A client that leaves, or a shutdown, interrupts the exchange.
@@ -327,7 +333,7 @@ func (p *connPool) exchange(ctx context.Context, cc *clientConn, req *http.Reque
 // as with http.Transport's ResponseHeaderTimeout: an upload may take longer.
 //
 // The response head is built in o.head, a new storage when nil.
-func (p *connPool) exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, body *lengthBody, o *reqOptions) (resp *http.Response, writeErr chan error, err error) {
+func (p *Client) exchangeHead(ctx context.Context, cc *clientConn, req *http.Request, now time.Time, body *lengthBody, o *Options) (resp *http.Response, writeErr chan error, err error) {
 	headerTimeout := p.headerTimeout
 	if req.Body == nil {
 		cc.setDeadline(headerTimeout, now)
@@ -426,7 +432,7 @@ func writeHead(bw *bufio.Writer, req *http.Request) {
 // (100 Continue, 103 Early Hints) to the request's trace as http.Transport
 // does, so that ReverseProxy forwards them, or to the client of the direct
 // path (o.direct).
-func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body *lengthBody, o *reqOptions) (*http.Response, error) {
+func readResponse(ctx context.Context, br *bufio.Reader, req *http.Request, body *lengthBody, o *Options) (*http.Response, error) {
 	for {
 		if _, err := br.Peek(1); err != nil {
 			return nil, staleIf(err)
@@ -468,7 +474,7 @@ func staleIf(err error) error {
 type connBody struct {
 	rc       io.ReadCloser
 	cc       *clientConn
-	pool     *connPool
+	pool     *Client
 	stop     func() bool // unregisters the context's interrupt (false if it fired); nil when none
 	writeErr chan error  // the request body's writer, nil without a body
 	reusable bool

@@ -1,4 +1,4 @@
-package lb
+package h1
 
 import (
 	"bufio"
@@ -16,9 +16,10 @@ import (
 	"time"
 )
 
-// frontend serves the proxy listener: HTTP/1.1 with keep-alive, one
-// goroutine per connection that reads a request, proxies it and writes the
-// response, then waits for the next.
+// Server serves HTTP/1.1 with keep-alive, one goroutine per connection
+// that reads a request, runs its handler and writes the response, then
+// waits for the next. It is made for a proxy: its handler is usually a
+// ReverseProxy sending to a Client.
 //
 // Why not http.Server: it starts a second goroutine for every request that
 // reads ahead to notice a client hanging up, and parks, wakes and cancels it
@@ -26,25 +27,28 @@ import (
 // goroutine switches and a per-request context for work a proxy does in
 // microseconds. scripts/bench-lb.sh measured a quarter less CPU per request
 // without it. What it costs: a client that hangs up is noticed when its
-// response is written, not while the target works on it. The admin API,
-// which has no such budget, is served by http.Server.
+// response is written, not while the handler works (a request's context
+// never reports it).
 //
-// Limits are http.Server's: request heads of at most maxHeaderBytes (431
-// beyond) read within readHeaderTimeout, idleTimeout between requests, no
-// limit on reading bodies or writing responses (streams).
-type frontend struct {
-	handler           handlerFunc
+// What it refuses before any handler runs is what http.Server refuses,
+// with the same status (server_test.go compares them). Limits are
+// http.Server's: request heads of at most maxHeaderBytes (431 beyond) read
+// within readHeaderTimeout, idleTimeout between requests, no limit on
+// reading bodies or writing responses (streams). No TLS, no HTTP/2.
+type Server struct {
+	handler           HandlerFunc
 	log               *slog.Logger
 	base              context.Context // parent of every request's context
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
 	maxHeaderBytes    int64
 
-	mu       sync.Mutex // guards conns
-	conns    map[*frontConn]struct{}
-	active   sync.WaitGroup // connections being served, hijacked ones excluded
-	shutdown atomic.Bool
-	date     atomic.Pointer[cachedDate] // the Date header of the current second
+	mu        sync.Mutex // guards conns and listeners
+	conns     map[*conn]struct{}
+	listeners map[net.Listener]struct{}
+	active    sync.WaitGroup // connections being served, hijacked ones excluded
+	shutdown  atomic.Bool
+	date      atomic.Pointer[cachedDate] // the Date header of the current second
 }
 
 // connection states, for graceful shutdown.
@@ -53,9 +57,9 @@ const (
 	connActive              // reading, proxying or writing a request
 )
 
-// frontConn is one client connection.
-type frontConn struct {
-	f     *frontend
+// conn is one client connection.
+type conn struct {
+	f     *Server
 	nc    net.Conn
 	lim   limitReader
 	br    *bufio.Reader
@@ -71,25 +75,25 @@ type frontConn struct {
 	declined bool       // the fast parser declined the buffered head
 
 	// What heads are parsed into, reused from request to request: the
-	// client's, and the targets' (set in each exchange, targetHead).
+	// client's, and the targets' (opts.head, for Client.Do).
 	reqHead, respHead headScratch
-	// The direct path's inbound and outbound requests (direct.go).
+	// The direct path's inbound and outbound requests (proxy.go).
 	direct directRequests
 	// The options of the requests the handler sends to targets while it
-	// serves this connection's request (optionsFor).
-	opts reqOptions
+	// serves this connection's request (OptionsFor).
+	opts Options
 }
 
-// handlerFunc serves a request, as an http.Handler, with its context given
+// HandlerFunc serves a request, as an http.Handler, with its context given
 // apart: r.Context() is not the request's (setting it would cost every
 // request a copy of r).
-type handlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request)
+type HandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request)
 
-// optionsFor returns the options of a request sent to a target while
-// serving w: for a w of the front end, its connection's (connPool.do then
+// OptionsFor returns the options of a request sent to a target while
+// serving w: for a w of the front end, its connection's (Client.do then
 // builds the response in the connection's storage and does not watch the
 // context, which never reports a client leaving); nil for any other w.
-func optionsFor(w http.ResponseWriter) *reqOptions {
+func OptionsFor(w http.ResponseWriter) *Options {
 	rw, ok := w.(*response)
 	if !ok || rw.hijacked {
 		return nil
@@ -105,17 +109,39 @@ type heldReader interface {
 
 // errWouldBlock is what a heldReader's Read returns inside holdRead when
 // nothing has arrived yet.
-var errWouldBlock = errors.New("lb: no data yet")
+var errWouldBlock = errors.New("h1: no data yet")
 
-// newFrontend returns a front end that serves h with the limits of
-// http.Server with these settings.
-func newFrontend(h handlerFunc, log *slog.Logger, base context.Context, readHeaderTimeout, idleTimeout time.Duration, maxHeaderBytes int64) *frontend {
-	return &frontend{handler: h, log: log, base: base, readHeaderTimeout: readHeaderTimeout, idleTimeout: idleTimeout,
-		maxHeaderBytes: maxHeaderBytes, conns: make(map[*frontConn]struct{})}
+// ServerConfig configures a Server. Every field is required.
+type ServerConfig struct {
+	Logger *slog.Logger // where accept failures and handler panics go
+	// BaseContext is the parent of every request's context, with
+	// http.LocalAddrContextKey added; a handler of an upgraded
+	// connection should end it when BaseContext ends.
+	BaseContext       context.Context
+	ReadHeaderTimeout time.Duration // for a request's head (the first one's wait included)
+	IdleTimeout       time.Duration // between two requests of a connection
+	MaxHeaderBytes    int64         // the most bytes of a request head: 431 beyond
 }
 
-// serve accepts connections until l is closed.
-func (f *frontend) serve(l net.Listener) error {
+// NewServer returns a server of h with cfg's limits.
+func NewServer(h HandlerFunc, cfg ServerConfig) *Server {
+	return &Server{handler: h, log: cfg.Logger, base: cfg.BaseContext, readHeaderTimeout: cfg.ReadHeaderTimeout,
+		idleTimeout: cfg.IdleTimeout, maxHeaderBytes: cfg.MaxHeaderBytes,
+		conns: make(map[*conn]struct{}), listeners: make(map[net.Listener]struct{})}
+}
+
+// Serve accepts connections on l until Shutdown closes it, and returns
+// http.ErrServerClosed then; it returns l's error if accepting fails
+// otherwise.
+func (f *Server) Serve(l net.Listener) error {
+	f.mu.Lock()
+	if f.shutdown.Load() {
+		f.mu.Unlock()
+		l.Close()
+		return http.ErrServerClosed
+	}
+	f.listeners[l] = struct{}{}
+	f.mu.Unlock()
 	var backoff time.Duration
 	for {
 		nc, err := l.Accept()
@@ -128,7 +154,7 @@ func (f *frontend) serve(l net.Listener) error {
 				// Out of file descriptors and the like: wait and retry,
 				// as http.Server does.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				f.log.Warn("lb: accept failed, retrying", "err", err, "in", backoff)
+				f.log.Warn("h1: accept failed, retrying", "err", err, "in", backoff)
 				time.Sleep(backoff)
 				continue
 			}
@@ -154,8 +180,8 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-func (f *frontend) newConn(nc net.Conn) *frontConn {
-	c := &frontConn{f: f, nc: nc, raddr: nc.RemoteAddr().String()}
+func (f *Server) newConn(nc net.Conn) *conn {
+	c := &conn{f: f, nc: nc, raddr: nc.RemoteAddr().String()}
 	sock := newSockIO(nc)
 	c.lim.r = sock
 	c.held, _ = sock.(heldReader)
@@ -171,7 +197,7 @@ func (f *frontend) newConn(nc net.Conn) *frontConn {
 
 // forget stops tracking c; hijacked reports a connection handed to the
 // handler, which now owns it.
-func (f *frontend) forget(c *frontConn, hijacked bool) {
+func (f *Server) forget(c *conn, hijacked bool) {
 	f.mu.Lock()
 	delete(f.conns, c)
 	f.mu.Unlock()
@@ -183,7 +209,7 @@ func (f *frontend) forget(c *frontConn, hijacked bool) {
 
 // stopAccepting makes serve return once its listener is closed, and close
 // new connections that were accepted meanwhile.
-func (f *frontend) stopAccepting() {
+func (f *Server) stopAccepting() {
 	f.mu.Lock() // orders with serve's f.active.Add
 	f.shutdown.Store(true)
 	f.mu.Unlock()
@@ -195,7 +221,7 @@ func (f *frontend) stopAccepting() {
 // them (wait does; a handler waiting for something else than its client,
 // a target, is the caller's to end). The caller has called stopAccepting
 // and closed the listener.
-func (f *frontend) close(ctx context.Context) error {
+func (f *Server) close(ctx context.Context) error {
 	f.stopAccepting()
 	done := make(chan struct{})
 	go func() {
@@ -231,17 +257,26 @@ func (f *frontend) close(ctx context.Context) error {
 	}
 }
 
-// closeGracefully stops accepting, closes l, and closes the connections as close
-// does.
-func (f *frontend) closeGracefully(ctx context.Context, l net.Listener) error {
+// Shutdown stops accepting and closes the listeners, closes idle
+// connections, lets the others finish their request until ctx is done,
+// and returns nil once they have. If ctx ends first, every read and write
+// of the connections left fails from then on, and Shutdown returns ctx's
+// error without waiting for them (Wait does): a handler waiting for
+// something else than its client, such as a target, is the caller's to
+// end. Upgraded (hijacked) connections are their handler's.
+func (f *Server) Shutdown(ctx context.Context) error {
 	f.stopAccepting()
-	l.Close()
+	f.mu.Lock()
+	for l := range f.listeners {
+		l.Close()
+	}
+	f.mu.Unlock()
 	return f.close(ctx)
 }
 
-// wait waits for the connections close left, hijacked ones aside (they
-// are their handler's, and end with the base context).
-func (f *frontend) wait() { f.active.Wait() }
+// Wait waits for the connections that Shutdown left to end, hijacked ones
+// aside.
+func (f *Server) Wait() { f.active.Wait() }
 
 // limitReader lets the request head be read up to a limit, like the
 // connReader of http.Server.
@@ -251,7 +286,7 @@ type limitReader struct {
 	limited bool
 }
 
-var errHeadTooLarge = errors.New("lb: request head too large")
+var errHeadTooLarge = errors.New("h1: request head too large")
 
 func (l *limitReader) Read(p []byte) (int, error) {
 	if !l.limited {
@@ -270,11 +305,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 
 // serve reads and answers requests until the client or the server closes
 // the connection.
-func (c *frontConn) serve(f *frontend) {
+func (c *conn) serve(f *Server) {
 	hijacked := false
 	defer func() {
 		if v := recover(); v != nil && v != http.ErrAbortHandler {
-			f.log.Error("lb: panic serving a request", "remote", c.raddr, "panic", v)
+			f.log.Error("h1: panic serving a request", "remote", c.raddr, "panic", v)
 		}
 		f.forget(c, hijacked)
 	}()
@@ -319,7 +354,7 @@ func (c *frontConn) serve(f *frontend) {
 // returns done when the connection is to end; otherwise the next request is
 // for the general path: req when it is already parsed (an upgrade), else
 // its first bytes are buffered.
-func (c *frontConn) serveHeld(f *frontend) (req *http.Request, done bool) {
+func (c *conn) serveHeld(f *Server) (req *http.Request, done bool) {
 	err := c.held.holdRead(func() bool {
 		c.inHold = true
 		defer func() { c.inHold = false }()
@@ -370,7 +405,7 @@ func (c *frontConn) serveHeld(f *frontend) (req *http.Request, done bool) {
 
 // readRequest reads the next request's head, which has begun to arrive, and
 // answers and returns nil when it cannot.
-func (c *frontConn) readRequest() *http.Request {
+func (c *conn) readRequest() *http.Request {
 	if _, err := c.br.Peek(1); err != nil {
 		return nil
 	}
@@ -411,8 +446,18 @@ func (c *frontConn) readRequest() *http.Request {
 
 // serveRequest checks req, runs it and finishes its response; it reports
 // whether the connection may serve another.
-func (c *frontConn) serveRequest(f *frontend, req *http.Request) bool {
+func (c *conn) serveRequest(f *Server, req *http.Request) bool {
 	if status, msg := checkRequest(req); status != 0 {
+		if status == http.StatusExpectationFailed {
+			// http.Server's answer: an empty response of its own.
+			w := &c.resp
+			w.reset(req)
+			w.header["Connection"] = []string{"close"}
+			w.header["Content-Length"] = []string{"0"}
+			w.WriteHeader(status)
+			w.finish()
+			return false
+		}
 		c.writeError(status, msg)
 		return false
 	}
@@ -430,13 +475,13 @@ func (c *frontConn) serveRequest(f *frontend, req *http.Request) bool {
 // 0, except when the one in force ends less than a 60th of the timeout
 // earlier, which it keeps: on a busy keep-alive connection that is one
 // runtime timer update a second rather than one a request.
-func (c *frontConn) setReadDeadline(timeout time.Duration) {
+func (c *conn) setReadDeadline(timeout time.Duration) {
 	c.rdl = keepDeadline(c.nc.SetReadDeadline, c.rdl, timeout, time.Time{})
 }
 
 // handle runs one request and finishes its response; it reports whether
 // the connection may serve another.
-func (c *frontConn) handle(f *frontend, req *http.Request) bool {
+func (c *conn) handle(f *Server, req *http.Request) bool {
 	w := &c.resp
 	w.reset(req)
 	if req.Body != http.NoBody && strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
@@ -489,7 +534,7 @@ func checkRequest(req *http.Request) (int, string) {
 
 // errBadHeader is a request head that http.ReadRequest parses but
 // http.Server refuses.
-var errBadHeader = errors.New("lb: invalid request header")
+var errBadHeader = errors.New("h1: invalid request header")
 
 // checkHeader refuses, as http.Server does after parsing a head, a request
 // whose header fields are not valid (RFC 9110, 5.1 and 5.5): a field name
@@ -565,7 +610,7 @@ func validHost(h string) bool {
 
 // reject answers a request that could not be read, if the client is still
 // there to read the answer.
-func (c *frontConn) reject(err error) {
+func (c *conn) reject(err error) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 	case errors.Is(err, errHeadTooLarge):
@@ -582,7 +627,7 @@ func (c *frontConn) reject(err error) {
 
 // writeError answers with a short plain text error and closes, as
 // http.Server does for requests it cannot serve.
-func (c *frontConn) writeError(status int, msg string) {
+func (c *conn) writeError(status int, msg string) {
 	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	io.WriteString(c.nc, "HTTP/1.1 "+statusLine(status)+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+statusLine(status)+": "+msg+"\n")
 }
@@ -591,7 +636,7 @@ func (c *frontConn) writeError(status int, msg string) {
 // sends, for at most half a second, as http.Server does after a 431: the
 // client is likely still writing its head, and closing with its bytes
 // unread would reset the connection and lose the answer.
-func (c *frontConn) lingerClose() {
+func (c *conn) lingerClose() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package lb
+package h1
 
 import (
 	"errors"

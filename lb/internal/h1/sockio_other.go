@@ -1,6 +1,6 @@
 //go:build !linux
 
-package lb
+package h1
 
 import (
 	"io"
