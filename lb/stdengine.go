@@ -19,6 +19,14 @@ import (
 // burst does not end in TIME_WAIT churn), dials and slow targets are
 // bounded, and no environment proxy is ever used (Proxy is nil). HTTP/1.1
 // only, as ALB speaks to its targets.
+//
+// A target that sends bytes nobody asked for on an idle connection makes
+// http.Transport log "Unsolicited response received on idle HTTP channel"
+// through the log package's global logger: unlike http.Server and
+// ReverseProxy it has no ErrorLog, so those lines go to standard error,
+// not to Config.Logger, and cannot be routed without changing global
+// state. The connection is closed either way (and stdconn.go refuses an
+// answer already buffered when its request went out).
 func newTransport() *http.Transport {
 	return &http.Transport{
 		DialContext:         dialCounting(newDialer()), // stdconn.go

@@ -175,11 +175,34 @@ bench() {
 	echo "   $name done" >&2
 }
 
-# run_haproxy [ATTEMPT]: HAProxy in front of the backends, with its sticky
-# cookie.
-run_haproxy() {
-	local attempt=${1:-1} hp hp_pid cookie
-	hp=$(free_port)
+# run_peer NAME [ATTEMPT]: the peer proxy NAME (haproxy or caddy) in front
+# of the backends, sending the sticky cookie its first response set. NAME_exec
+# PORT writes its configuration and becomes it; another port is tried when
+# the one probed was taken before the proxy bound it.
+run_peer() {
+	local name=$1 attempt=${2:-1} port pid cookie
+	port=$(free_port)
+	"${name}_exec" "$port" 2>"$work/$name.log" &
+	pid=$!
+	pids+=("$pid")
+	if ! wait_port "$port" "$pid"; then
+		kill "$pid" 2>/dev/null || true
+		if [ "$attempt" -ge 3 ]; then
+			echo "bench-lb: $name did not start:" >&2
+			cat "$work/$name.log" >&2
+			exit 1
+		fi
+		run_peer "$name" $((attempt + 1))
+		return
+	fi
+	cookie=$(curl -si "http://127.0.0.1:$port/" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)
+	[ -n "$cookie" ] || { echo "bench-lb: $name set no cookie" >&2; exit 1; }
+	bench "$name" "http://127.0.0.1:$port/" "$pid" "$cookie"
+	kill "$pid"
+}
+
+# haproxy_exec PORT: HAProxy on PORT with its sticky cookie.
+haproxy_exec() {
 	cat >"$work/haproxy.cfg" <<CFG
 global
 	maxconn 4096
@@ -191,7 +214,7 @@ defaults
 	option http-keep-alive
 	option forwardfor
 frontend fe
-	bind 127.0.0.1:$hp
+	bind 127.0.0.1:$1
 	# The headers ALB adds, as lb does (option forwardfor is the fourth),
 	# so that the backends parse the same requests behind both proxies.
 	http-request set-header X-Forwarded-Proto http
@@ -205,37 +228,18 @@ backend be
 	server b2 127.0.0.1:${backend_ports[1]} cookie b2
 	server b3 127.0.0.1:${backend_ports[2]} cookie b3
 CFG
-	haproxy -db -f "$work/haproxy.cfg" 2>"$work/haproxy.log" &
-	hp_pid=$!
-	pids+=("$hp_pid")
-	if ! wait_port "$hp" "$hp_pid"; then
-		# The port was taken between the probe and the bind: try another.
-		kill "$hp_pid" 2>/dev/null || true
-		if [ "$attempt" -ge 3 ]; then
-			echo "bench-lb: haproxy did not start:" >&2
-			cat "$work/haproxy.log" >&2
-			exit 1
-		fi
-		run_haproxy $((attempt + 1))
-		return
-	fi
-	cookie=$(curl -si "http://127.0.0.1:$hp/" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)
-	[ -n "$cookie" ] || { echo "bench-lb: haproxy set no cookie" >&2; exit 1; }
-	bench haproxy "http://127.0.0.1:$hp/" "$hp_pid" "$cookie"
-	kill "$hp_pid"
+	exec haproxy -db -f "$work/haproxy.cfg"
 }
 
-# run_caddy [ATTEMPT]: Caddy in front of the backends, with its sticky
-# cookie. Caddy adds X-Forwarded-For, -Proto and -Host by itself.
-run_caddy() {
-	local attempt=${1:-1} cp cp_pid cookie
-	cp=$(free_port)
+# caddy_exec PORT: Caddy on PORT with its sticky cookie. Caddy adds
+# X-Forwarded-For, -Proto and -Host by itself.
+caddy_exec() {
 	cat >"$work/Caddyfile" <<CFG
 {
 	admin off
 	auto_https off
 }
-http://127.0.0.1:$cp {
+http://127.0.0.1:$1 {
 	reverse_proxy 127.0.0.1:${backend_ports[0]} 127.0.0.1:${backend_ports[1]} 127.0.0.1:${backend_ports[2]} {
 		lb_policy cookie lb
 		header_up X-Forwarded-Port {http.request.port}
@@ -243,23 +247,7 @@ http://127.0.0.1:$cp {
 	}
 }
 CFG
-	XDG_DATA_HOME="$work" XDG_CONFIG_HOME="$work" caddy run --config "$work/Caddyfile" --adapter caddyfile 2>"$work/caddy.log" &
-	cp_pid=$!
-	pids+=("$cp_pid")
-	if ! wait_port "$cp" "$cp_pid"; then
-		kill "$cp_pid" 2>/dev/null || true
-		if [ "$attempt" -ge 3 ]; then
-			echo "bench-lb: caddy did not start:" >&2
-			cat "$work/caddy.log" >&2
-			exit 1
-		fi
-		run_caddy $((attempt + 1))
-		return
-	fi
-	cookie=$(curl -si "http://127.0.0.1:$cp/" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)
-	[ -n "$cookie" ] || { echo "bench-lb: caddy set no cookie" >&2; exit 1; }
-	bench caddy "http://127.0.0.1:$cp/" "$cp_pid" "$cookie"
-	kill "$cp_pid"
+	XDG_DATA_HOME="$work" XDG_CONFIG_HOME="$work" exec caddy run --config "$work/Caddyfile" --adapter caddyfile
 }
 
 # run_lb ENGINE MODE [SUBSCRIBERS]: stickylab lb on ENGINE in front of the
@@ -311,15 +299,15 @@ for round in $(seq "$rounds"); do
 	echo "== round $round of $rounds" >&2
 	bench direct "http://127.0.0.1:${backend_ports[0]}/" - ""
 	if [ $((round % 2)) = 1 ]; then
-		run_caddy
+		run_peer caddy
 		run_lb std duration
-		run_haproxy
+		run_peer haproxy
 		run_lb fast duration
 	else
 		run_lb std duration
-		run_caddy
+		run_peer caddy
 		run_lb fast duration
-		run_haproxy
+		run_peer haproxy
 	fi
 	run_lb std duration 100
 	run_lb std none
