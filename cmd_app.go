@@ -58,6 +58,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(migrateFrom, "migrate-from", "with -store redis: memory moves each session Redis lacks from this process's memory store to Redis on its first load, so a move to Redis logs nobody out (it matters after an in-place switch, PUT /admin/store)")
 	adminToken := fs.String("admin-token", "", "a secret that turns on PUT /admin/store, the in-place switch from memory to redis, for requests with the header Authorization: Bearer TOKEN; the lab passes one (in STICKYLAB_ADMIN_TOKEN); empty: no admin route")
 	cas := boolVar(fs, "cas", true, "compare-and-set on every session write (memory, redis); false: last writer wins and a session's requests are no longer serialised, so concurrent changes are lost, as with the usual gorilla stores: for the lesson on lost updates only")
+	redisCache := boolVar(fs, "redis-cache", true, "with -store redis: keep a copy of the sessions this instance loads and writes, kept valid by Redis's invalidations (CLIENT TRACKING), so that a load of a copy it holds costs no round trip; a change made on another instance is seen here within 1s at most (in practice a millisecond), and the compare-and-set still decides every write; off by itself with Sentinel, Cluster or a Redis without RESP3")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return helpOrErr(err)
 	}
@@ -117,6 +118,10 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Rank:           app.SessionRank,
 		Metrics:        sessionstore.NewMetrics(reg),
 		LastWriterWins: !*cas,
+		Logger:         log,
+	}
+	if *redisCache {
+		scfg.Cache = &sessionstore.CacheConfig{}
 	}
 	if !*cas {
 		log.Warn("app: -cas=false: compare-and-set is off; concurrent changes to one session overwrite each other (lost updates). For the lesson on lost updates only")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"stickylab/internal/redistest"
 	"stickylab/lab"
 )
 
@@ -83,23 +84,27 @@ func TestAppRuns(t *testing.T) {
 		env       func(t *testing.T) map[string]string
 		args      []string
 		wantStore string
-		wantLog   string
+		wantLog   string // waited for: some lines come from other goroutines
+		wantDown  bool   // Redis is down: /readyz answers 503
 	}{
 		{"redis from environment", func(t *testing.T) map[string]string {
 			return map[string]string{"STICKYLAB_STORE": "redis", "STICKYLAB_REDIS_URL": "redis://" + miniredis.RunT(t).Addr() + "/0"}
-		}, []string{"-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", ""},
+		}, []string{"-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", "session cache off: Redis refuses client tracking", false},
+		{"redis with its cache", func(t *testing.T) map[string]string {
+			return map[string]string{"STICKYLAB_REDIS_URL": redistest.Start(t).URL()}
+		}, []string{"-store", "redis", "-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", "session cache: connected", false},
 		{"cookie store", func(*testing.T) map[string]string { return nil },
-			[]string{"-store", "cookie", "-session-key", "a-long-enough-lab-secret-0123456789"}, "cookie", ""},
+			[]string{"-store", "cookie", "-session-key", "a-long-enough-lab-secret-0123456789"}, "cookie", "", false},
 		{"redis migrating from memory", func(t *testing.T) map[string]string {
 			return map[string]string{"STICKYLAB_REDIS_URL": "redis://" + miniredis.RunT(t).Addr() + "/0"}
-		}, []string{"-store", "redis", "-migrate-from", "memory", "-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", ""},
+		}, []string{"-store", "redis", "-migrate-from", "memory", "-redis-cache=false", "-session-key", "a-long-enough-lab-secret-0123456789"}, "redis", "", false},
 		{"compare-and-set off", func(*testing.T) map[string]string { return nil },
-			[]string{"-cas=false", "-session-key", "a-long-enough-lab-secret-0123456789"}, "memory", "-cas=false: compare-and-set is off"},
+			[]string{"-cas=false", "-session-key", "a-long-enough-lab-secret-0123456789"}, "memory", "-cas=false: compare-and-set is off", false},
 		{"memory with a random key", func(*testing.T) map[string]string { return nil }, nil, "memory",
-			"sessions will not survive a restart or move between instances"},
+			"sessions will not survive a restart or move between instances", false},
 		{"redis down at start", func(*testing.T) map[string]string {
 			return map[string]string{"STICKYLAB_REDIS_URL": "redis://127.0.0.1:1/0"}
-		}, []string{"-store", "redis"}, "redis", "session store not reachable yet"},
+		}, []string{"-store", "redis"}, "redis", "session store not reachable yet", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +135,7 @@ func TestAppRuns(t *testing.T) {
 			if m[2] != tt.wantStore {
 				t.Errorf("start line says store=%s, want %s", m[2], tt.wantStore)
 			}
-			if tt.wantStore == "redis" && tt.wantLog != "" {
+			if tt.wantDown {
 				// Redis is down: ready must say so, the process stays up.
 				resp, err := http.Get("http://" + m[1] + "/readyz")
 				if err != nil {
@@ -152,8 +157,11 @@ func TestAppRuns(t *testing.T) {
 					t.Errorf("GET /api/session: got %+v (err %v), want instance app-9, store %s", v, err, tt.wantStore)
 				}
 			}
-			if tt.wantLog != "" && !strings.Contains(stderr.String(), tt.wantLog) {
-				t.Errorf("log lacks %q:\n%s", tt.wantLog, stderr.String())
+			for deadline := time.Now().Add(10 * time.Second); tt.wantLog != "" && !strings.Contains(stderr.String(), tt.wantLog); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Errorf("log lacks %q:\n%s", tt.wantLog, stderr.String())
+					break
+				}
 			}
 
 			cancel()

@@ -230,6 +230,7 @@ func (a *App) routes() http.Handler {
 	}
 	r.Get("/", a.page)
 	r.Get("/api/session", a.apiSession)
+	r.Get("/api/cart", a.apiCartView)
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{

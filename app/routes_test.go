@@ -53,6 +53,7 @@ func TestRoutes(t *testing.T) {
 		{"api login no type", "POST", "/api/login", "", `{"username":"ada"}`, 415, "", "Content-Type must be application/json"},
 		{"api login GET", "GET", "/api/login", "", "", 405, "POST", "method GET not allowed"},
 		{"api cart", "POST", "/api/cart", jsonType, `{"item":"apple"}`, 200, "", `"cart":["apple"]`},
+		{"api cart view", "GET", "/api/cart", "", "", 200, "", `"cart":[]`},
 		{"api cart empty", "POST", "/api/cart", jsonType, `{"item":""}`, 400, "", "item must not be empty"},
 		{"api cart too long", "POST", "/api/cart", jsonType, `{"item":"` + long + `"}`, 400, "", "item must be at most 64 characters"},
 		{"api cart unknown field", "POST", "/api/cart", jsonType, `{"item":"a","qty":2}`, 400, "", `unknown field "qty"`},

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/alicebob/miniredis/v2"
 )
 
 // setCookie returns the session cookie a response sets, or nil.
@@ -126,6 +128,7 @@ func TestVisitsAndCart(t *testing.T) {
 		{"form cart post does not count", func() { c.do("POST", srv.URL+"/cart", formType, "item=pear") }, 2},
 		{"login does not count", func() { c.postJSON(srv.URL+"/api/login", `{"username":"ada"}`, 200) }, 2},
 		{"health does not count", func() { c.do("GET", srv.URL+"/healthz", "", "") }, 2},
+		{"cart view does not count", func() { c.do("GET", srv.URL+"/api/cart", "", "") }, 2},
 	}
 	checks := 0 // every /api/session of the checks counts one too
 	for _, s := range steps {
@@ -138,6 +141,33 @@ func TestVisitsAndCart(t *testing.T) {
 	}
 	if got := c.session(srv.URL).Cart; !slices.Equal(got, []string{"apple", "pear"}) {
 		t.Errorf("got cart %q, want [apple pear]", got)
+	}
+}
+
+// TestCartViewOnlyReads: GET /api/cart answers the session as it is and
+// writes nothing to the store, where GET /api/session writes a visit.
+func TestCartViewOnlyReads(t *testing.T) {
+	mr := miniredis.RunT(t)
+	srv := serve(t, "app-1", newRedisStore(t, mr.Addr()))
+	c := newClient(t)
+	c.postJSON(srv.URL+"/api/login", `{"username":"ada"}`, 200)
+	c.postJSON(srv.URL+"/api/cart", `{"item":"tea"}`, 200)
+	keys := mr.Keys()
+	if len(keys) != 1 {
+		t.Fatalf("got keys %v, want one session", keys)
+	}
+	before, _ := mr.Get(keys[0])
+	r := c.do("GET", srv.URL+"/api/cart", "", "")
+	v := decodeView(t, r.body)
+	if r.status != 200 || v.User != "ada" || !slices.Equal(v.Cart, []string{"tea"}) {
+		t.Fatalf("GET /api/cart: got %d %+v, want 200 with ada's cart [tea]", r.status, v)
+	}
+	if after, _ := mr.Get(keys[0]); after != before {
+		t.Errorf("GET /api/cart changed the stored session:\n got %s\nwant %s", after, before)
+	}
+	c.session(srv.URL)
+	if after, _ := mr.Get(keys[0]); after == before {
+		t.Errorf("GET /api/session wrote nothing, want the visit counted")
 	}
 }
 

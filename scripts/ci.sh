@@ -41,4 +41,7 @@ go test -run '^$' -bench . -benchtime 50x -benchmem ./...
 echo "== scripts/bench-lb.sh (one short round, to prove it runs; the target is judged on a quiet machine, see the README)"
 scripts/bench-lb.sh -d 1
 
+echo "== scripts/bench-app.sh (one short round, to prove it runs; the targets are judged on a quiet machine, see docs/performance.md)"
+scripts/bench-app.sh -d 1
+
 echo "== ci.sh: all checks passed"

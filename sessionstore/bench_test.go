@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -43,6 +44,21 @@ func benchStores() []benchStore {
 		}},
 		{"redis", func(b *testing.B) (*Store, *countHook) {
 			return onRedis(b, redis.NewClient(&redis.Options{Addr: redistest.Start(b).Addr}))
+		}},
+		{"redis+cache", func(b *testing.B) (*Store, *countHook) {
+			client := redis.NewClient(&redis.Options{Addr: redistest.Start(b).Addr})
+			b.Cleanup(func() { client.Close() })
+			s, err := NewRedis(client, [][]byte{key1}, Config{Cache: &CacheConfig{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			for deadline := time.Now().Add(10 * time.Second); !trackOf(s).serving(); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					b.Fatal("the cache does not serve")
+				}
+			}
+			return s, nil
 		}},
 	}
 }
@@ -142,5 +158,33 @@ func BenchmarkSave(b *testing.B) {
 				report()
 			})
 		}
+	}
+}
+
+// BenchmarkVisit is the app's visit-counting request on parallel
+// goroutines, one session each: load, change, save.
+func BenchmarkVisit(b *testing.B) {
+	for _, k := range benchStores() {
+		b.Run(k.name, func(b *testing.B) {
+			s, _ := k.open(b)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				r := request(benchSession(b, s))
+				w := &discardWriter{h: http.Header{}}
+				i := 0
+				for pb.Next() {
+					sess, err := s.New(r, cookieName)
+					if err != nil || sess.IsNew {
+						b.Fatalf("load: %v (new %v)", err, sess.IsNew)
+					}
+					i++
+					sess.Values["visits"] = i
+					clear(w.h)
+					if err := s.Save(r, w, sess); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
 	}
 }

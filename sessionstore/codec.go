@@ -1,8 +1,10 @@
 package sessionstore
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -41,6 +43,48 @@ func encodeRecord(version uint64, created, deadline, expires time.Time, values [
 // withExpires returns rec with its idle expiry set to expires.
 func (rec record) withExpires(expires time.Time) ([]byte, error) {
 	return encodeRecord(rec.Version, time.UnixMilli(rec.Created), time.UnixMilli(rec.Deadline), expires, rec.Values)
+}
+
+// recordHeader reads version, deadline and expires off the start of a
+// record as encodeRecord writes it, without decoding the values: what a
+// Redis load needs on every request, cache hit or not. ok=false for
+// anything else (decodeRecord is then the judge). expires is 0 when the
+// record has none.
+func recordHeader(b []byte) (version uint64, deadline, expires int64, ok bool) {
+	field := func(name string) (int64, bool) {
+		if !bytes.HasPrefix(b, []byte(name)) {
+			return 0, false
+		}
+		b = b[len(name):]
+		i := 0
+		if i < len(b) && b[i] == '-' {
+			i++
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == 0 || i >= len(b) || b[i] != ',' {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(string(b[:i]), 10, 64)
+		b = b[i+1:]
+		return n, err == nil
+	}
+	v, ok1 := field(`{"version":`)
+	_, ok2 := field(`"created":`)
+	deadline, ok3 := field(`"deadline":`)
+	if !ok1 || !ok2 || !ok3 || v <= 0 {
+		return 0, 0, 0, false
+	}
+	if bytes.HasPrefix(b, []byte(`"expires":`)) {
+		if expires, ok = field(`"expires":`); !ok {
+			return 0, 0, 0, false
+		}
+	}
+	if !bytes.HasPrefix(b, []byte(`"values":{`)) {
+		return 0, 0, 0, false
+	}
+	return uint64(v), deadline, expires, true
 }
 
 // decodeRecord parses a record a backend returned.

@@ -127,15 +127,19 @@ func (b *redisBackend) load(ctx context.Context, id string, now time.Time) ([]by
 	if err != nil || v == nil {
 		return nil, err
 	}
-	rec, err := decodeRecord(v)
-	if err != nil {
+	_, deadline, expires, ok := recordHeader(v)
+	if !ok {
 		return v, nil // not ours: Store.decode counts it
 	}
 	ms := now.UnixMilli()
-	if ms >= rec.Deadline || (rec.Expires != 0 && ms >= rec.Expires) {
+	if ms >= deadline || (expires != 0 && ms >= expires) {
 		return nil, nil // Redis drops the key with its TTL
 	}
-	if rec.Expires-ms >= b.idle.Milliseconds() {
+	if expires-ms >= b.idle.Milliseconds() {
+		return v, nil
+	}
+	rec, err := decodeRecord(v)
+	if err != nil {
 		return v, nil
 	}
 	exp := b.expiry(time.UnixMilli(rec.Deadline), now)
@@ -143,7 +147,7 @@ func (b *redisBackend) load(ctx context.Context, id string, now time.Time) ([]by
 	if err != nil {
 		return nil, err
 	}
-	ok, err := b.put(ctx, key, strconv.FormatUint(rec.Version, 10), touched, exp.Sub(now))
+	ok, err = b.put(ctx, key, strconv.FormatUint(rec.Version, 10), touched, exp.Sub(now))
 	if err != nil {
 		return nil, err
 	}
