@@ -32,15 +32,19 @@ var directCases = []directCase{
 		"Keep-Alive: timeout=5\r\nProxy-Connection: x\r\nTe: deflate, Trailers\r\nX-Forwarded-For: 192.0.2.1\r\n" +
 		"X-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nForwarded: for=192.0.2.9\r\n" +
 		"X-Amzn-Trace-Id: Root=1-67891233-ABCDEF012345678912345678\r\nAccept: */*\r\n", false},
-	// Connection naming a header sends the request through ReverseProxy,
-	// whose copy of the header alone loses it (canProxyDirect).
+	// Connection naming a header, or a forwarding header, sends the
+	// request through ReverseProxy, whose copy of the header alone loses
+	// it (canProxyDirect).
 	{"hop-by-hop and forwarded headers, Connection naming none", "GET /plain?a=1&b=%20x", "User-Agent: t\r\nConnection: keep-alive, Close\r\n" +
 		"Keep-Alive: timeout=5\r\nProxy-Connection: x\r\nTe: deflate, Trailers\r\nX-Forwarded-For: 192.0.2.1\r\n" +
 		"X-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nForwarded: for=192.0.2.9\r\n" +
+		"X-Amzn-Trace-Id: Root=1-67891233-ABCDEF012345678912345678\r\nAccept: */*\r\n", false},
+	{"hop-by-hop headers and a trace id", "GET /plain?a=1&b=%20x", "User-Agent: t\r\nConnection: keep-alive\r\n" +
+		"Keep-Alive: timeout=5\r\nProxy-Connection: x\r\nTe: deflate, Trailers\r\n" +
 		"X-Amzn-Trace-Id: Root=1-67891233-ABCDEF012345678912345678\r\nAccept: */*\r\n", true},
 	{"no user agent", "GET /plain", "", true},
 	{"Te without trailers", "GET /plain", "Te: deflate\r\n", true},
-	{"two X-Forwarded-For lines", "GET /plain", "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-For: 192.0.2.2, 192.0.2.3\r\n", true},
+	{"two X-Forwarded-For lines", "GET /plain", "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-For: 192.0.2.2, 192.0.2.3\r\n", false},
 	{"HEAD", "HEAD /plain", "", true},
 	{"target's hop-by-hop headers", "GET /hop", "", true},
 	{"chunked stream", "GET /stream", "", true},

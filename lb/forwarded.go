@@ -29,9 +29,9 @@ type portString struct {
 //
 // out is the outbound request's header, from which ReverseProxy has already
 // removed the client's X-Forwarded-* headers (the fast engine's direct
-// path leaves X-Forwarded-For, which this replaces, in the shared map: the
-// inbound value must be read before out's is set); in is the inbound
-// request;
+// path shares one map between out and in, and takes only requests without
+// them: each inbound value must be read before out's is set); in is the
+// inbound request;
 // vals holds the four values (one array rather than four allocations).
 func (b *Balancer) setForwarded(out http.Header, in *http.Request, now time.Time, vals *[4]string) {
 	n := 0

@@ -32,10 +32,12 @@ import (
 // and compare what the target and the client receive.
 //
 // The shared header map is the direct path's contract with its hooks:
-// Rewrite may read from the inbound request only headers that ReverseProxy
-// keeps on the outbound one (not hop-by-hop, not Forwarded,
-// X-Forwarded-Host or X-Forwarded-Proto), and must have read them before
-// it sets them on the outbound request. The Transport must be done with
+// Rewrite does not read hop-by-hop headers from the inbound request (they
+// are gone from the map when it runs), and reads a header of the inbound
+// request before it sets it on the outbound one. A request with Forwarded
+// or X-Forwarded-* headers, which ReverseProxy removes from its copy only
+// (so that Rewrite sees them on the inbound request and not on the
+// outbound one), takes ReverseProxy's path. The Transport must be done with
 // the request's header when RoundTrip returns: Client is, http.Transport
 // is not (it may still be writing a request the target answered early),
 // so a direct proxy is only for targets served by a Client.
@@ -66,13 +68,16 @@ func (p *ReverseProxy) Serve(ctx context.Context, w http.ResponseWriter, r *http
 }
 
 // canProxyDirect reports whether the front end's request r, read by its
-// fast parser, may take the direct path: no body, no upgrade, a query ReverseProxy forwards as it
-// is, and a Connection header that names no other header (ReverseProxy
-// removes such a header from its copy only, where the direct path would
-// remove it from the one map both share).
+// fast parser, may take the direct path: no body, no upgrade, a query
+// ReverseProxy forwards as it is, no forwarding header, and a Connection
+// header that names no other header (ReverseProxy removes those from its
+// copy only, where the direct path would remove them from the one map
+// both share).
 func canProxyDirect(r *http.Request) bool {
-	return r.Body == http.NoBody && r.Header["Upgrade"] == nil && plainQuery(r.URL.RawQuery) &&
-		namesNoHeader(r.Header["Connection"])
+	h := r.Header
+	return r.Body == http.NoBody && h["Upgrade"] == nil && plainQuery(r.URL.RawQuery) &&
+		h["X-Forwarded-For"] == nil && h["X-Forwarded-Host"] == nil && h["X-Forwarded-Proto"] == nil &&
+		h["Forwarded"] == nil && namesNoHeader(h["Connection"])
 }
 
 // namesNoHeader reports whether the Connection header values conn hold
@@ -145,9 +150,6 @@ func (p *ReverseProxy) direct(ctx context.Context, w *response, r *http.Request)
 	if trailers {
 		h["Te"] = teTrailers
 	}
-	delete(h, "Forwarded")
-	delete(h, "X-Forwarded-Host")
-	delete(h, "X-Forwarded-Proto")
 	d.pr = httputil.ProxyRequest{In: &d.in, Out: out} // kept: Rewrite, a func value, makes it escape
 	p.Proxy.Rewrite(&d.pr)
 	if _, ok := h["User-Agent"]; !ok {
