@@ -36,8 +36,11 @@ func newSpawner() *spawner {
 
 func (s *spawner) loop() {
 	runtime.LockOSThread()
-	// No UnlockOSThread: when loop returns, its thread exits with it, and any
-	// child still alive gets SIGKILL, which is what close wants anyway.
+	// Unlocked, not left to exit with the goroutine, when the fleet stops
+	// (every child has been waited for by then): this thread may have forked
+	// other processes with Pdeathsig before the spawner took it, such as a
+	// test's redis-server, and its exit would kill them.
+	defer runtime.UnlockOSThread()
 	for {
 		select {
 		case r := <-s.reqs:
@@ -59,6 +62,6 @@ func (s *spawner) start(cmd *exec.Cmd) error {
 	}
 }
 
-// close ends the spawner's goroutine and thread. Call it once, after every
-// child has been waited for.
+// close ends the spawner's goroutine and gives its thread back. Call it
+// once, after every child has been waited for.
 func (s *spawner) close() { close(s.done) }
