@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -30,8 +32,10 @@ type user struct {
 	base     string // the balancer's URL
 	jar      http.CookieJar
 	client   *http.Client
-	loggedIn bool      // the user logged in and has not been seen logged out since
-	last     time.Time // when the user's last answer arrived: stickiness slides from there
+	loggedIn bool // the user logged in and has not been seen logged out since
+	// last is when the user's last answer arrived (UnixNano): stickiness
+	// slides from there. Atomic: a user's tabs send at once.
+	last atomic.Int64
 }
 
 // sessionView is the part of GET /api/session a user looks at.
@@ -48,14 +52,21 @@ type tally struct {
 	loggedOut  bool            // seen logged out at least once
 	logouts    int             // how often: each time the user had to log in again
 	failed     int             // requests without a 2xx answer
+	failedBy   map[string]int  // why, as "status 502" or the error
 	requests   int             // requests sent, logins included
 	answered   int             // GET /api/session requests answered
 	served     map[string]bool // instances that answered
 	maxGap     time.Duration   // the longest time between an answer and the user's next request
-	cookieSent int             // bytes of Cookie header sent, all requests
+	cookieSent int             // bytes of the session cookie (name=value) sent, all requests
 }
 
-func newTally() tally { return tally{served: map[string]bool{}} }
+func newTally() tally { return tally{served: map[string]bool{}, failedBy: map[string]int{}} }
+
+// fail counts a failed request and why.
+func (t *tally) fail(why string) {
+	t.failed++
+	t.failedBy[why]++
+}
 
 // add adds o's counts to t.
 func (t *tally) add(o tally) {
@@ -68,6 +79,9 @@ func (t *tally) add(o tally) {
 	t.cookieSent += o.cookieSent
 	for inst := range o.served {
 		t.served[inst] = true
+	}
+	for why, n := range o.failedBy {
+		t.failedBy[why] += n
 	}
 }
 
@@ -267,35 +281,64 @@ func (u *user) do(ctx context.Context, t *tally, method, path string, body []byt
 	t.requests++
 	req, err := http.NewRequestWithContext(ctx, method, u.base+path, bytes.NewReader(body))
 	if err != nil {
-		t.failed++
+		t.fail(err.Error())
 		return 0, false
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for _, c := range u.jar.Cookies(req.URL) {
-		t.cookieSent += len(c.Name) + 1 + len(c.Value) + 2 // "name=value; "
+		if c.Name == AppCookie {
+			t.cookieSent += len(c.Name) + 1 + len(c.Value)
+		}
 	}
-	if !u.last.IsZero() {
-		t.maxGap = max(t.maxGap, time.Since(u.last))
+	if last := u.last.Load(); last != 0 {
+		t.maxGap = max(t.maxGap, time.Since(time.Unix(0, last)))
 	}
 	resp, err := u.client.Do(req)
 	if err != nil {
-		t.failed++
+		t.fail(failure(err))
 		return 0, false
 	}
 	defer resp.Body.Close()
-	u.last = time.Now()
+	u.last.Store(time.Now().UnixNano())
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	decodeErr := json.Unmarshal(data, v)
-	if err != nil || resp.StatusCode/100 != 2 || decodeErr != nil {
-		t.failed++
+	switch {
+	case resp.StatusCode/100 != 2:
+		t.fail(fmt.Sprintf("%s %s: status %d", method, path, resp.StatusCode))
+		return resp.StatusCode, false
+	case err != nil:
+		t.fail(failure(err))
+		return resp.StatusCode, false
+	case decodeErr != nil:
+		t.fail(fmt.Sprintf("%s %s: not JSON", method, path))
 		return resp.StatusCode, false
 	}
 	if v.Instance != "" {
 		t.served[v.Instance] = true
 	}
 	return resp.StatusCode, true
+}
+
+// failure names a request's error without what varies from one to the
+// next (addresses, ports), so that equal causes add up.
+func failure(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "no answer in time"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without an answer"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Timeout() {
+		return "no answer in time"
+	}
+	return "request error"
 }
 
 // pause waits d or until ctx is done.
@@ -306,4 +349,20 @@ func pause(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// copy returns another browser holding the same cookies as u, as someone
+// who copied them would.
+func (u *user) copy() (*user, error) {
+	base, err := url.Parse(u.base)
+	if err != nil {
+		return nil, fmt.Errorf("crowd: %w", err)
+	}
+	c, err := newCrowdFrom(0, 1, u.base, u.client.Transport)
+	if err != nil {
+		return nil, err
+	}
+	c[0].name = u.name
+	c[0].jar.SetCookies(base, u.jar.Cookies(base))
+	return c[0], nil
 }

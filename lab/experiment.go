@@ -92,8 +92,9 @@ type Phase struct {
 	Name      string         `json:"name"`
 	LoggedOut int            `json:"logged_out"` // users seen logged out at least once
 	Failed    int            `json:"failed"`     // requests without a 2xx answer
-	Requests  int            `json:"requests"`   // requests sent, re-logins included
-	Spread    map[string]int `json:"spread"`     // instance name → users it answered
+	FailedBy  map[string]int `json:"failed_by,omitempty"`
+	Requests  int            `json:"requests"` // requests sent, re-logins included
+	Spread    map[string]int `json:"spread"`   // instance name → users it answered
 	// StickyExpired counts the users whose requests came further apart than
 	// the stickiness duration inside the phase (not counted in the expired
 	// phase, which waits on purpose), and LongestGap is the longest such
@@ -305,12 +306,15 @@ func expiryPause(d time.Duration) time.Duration { return d + 250*time.Millisecon
 
 // summarize adds up the users' tallies of one phase.
 func summarize(name string, tallies []tally) Phase {
-	p := Phase{Name: name, Spread: map[string]int{}}
+	p := Phase{Name: name, Spread: map[string]int{}, FailedBy: map[string]int{}}
 	for _, t := range tallies {
 		if t.loggedOut {
 			p.LoggedOut++
 		}
 		p.Failed += t.failed
+		for why, n := range t.failedBy {
+			p.FailedBy[why] += n
+		}
 		p.Requests += t.requests
 		for inst := range t.served {
 			p.Spread[inst]++

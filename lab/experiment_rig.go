@@ -33,6 +33,10 @@ type rigConfig struct {
 	Later []string
 }
 
+// rigStopTimeout is how long a rig's instance may take to stop after
+// SIGTERM before SIGKILL.
+const rigStopTimeout = time.Second
+
 // rig is one row's world: a fleet of real instance processes, a Redis
 // when needed, and a balancer on a loopback port, with the transport the
 // row's crowd shares.
@@ -54,7 +58,6 @@ type rig struct {
 // instance healthy (but those of rc.Later, deregistered). Close it.
 func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label string) (_ *rig, err error) {
 	r := &rig{transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	r.closers = append(r.closers, r.transport.CloseIdleConnections)
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -78,7 +81,12 @@ func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label str
 	if r.fleet, err = StartFleet(ctx, FleetConfig{
 		Binary: cfg.Binary, Instances: instances, Store: rc.Store, RedisURL: r.redisURL,
 		SessionKey: newSessionKey(), CookieName: AppCookie, Args: rc.Args,
-		Logger: cfg.Logger.With("cell", label),
+		// An instance's graceful stop waits up to 5s for a connection the
+		// balancer opened and never used (http.Server.Shutdown treats one as
+		// idle only after 5s); after a second it has nothing left to
+		// finish, and SIGKILL ends the wait.
+		StopTimeout: rigStopTimeout,
+		Logger:      cfg.Logger.With("cell", label),
 	}); err != nil {
 		return nil, err
 	}
@@ -121,6 +129,9 @@ func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label str
 		stopServe()
 		<-served
 	})
+	// Closed before the balancer stops: http.Server.Shutdown waits 5s for a
+	// connection dialed but never used, as the crowd's transport leaves some.
+	r.closers = append(r.closers, r.transport.CloseIdleConnections)
 	var serving []string
 	for _, name := range r.fleet.Names() {
 		if !slices.Contains(rc.Later, name) {

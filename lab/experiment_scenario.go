@@ -34,6 +34,11 @@ type Outcome interface {
 func Scenarios() []Scenario {
 	return []Scenario{
 		crashScenario(),
+		scaleOutScenario(),
+		rollingDeployScenario(),
+		concurrentScenario(),
+		migrateScenario(),
+		statelessScenario(),
 	}
 }
 
@@ -69,7 +74,7 @@ func SelectScenarios(list string) ([]Scenario, error) {
 		i := slices.Index(names, name)
 		switch {
 		case name == "all":
-			return nil, fmt.Errorf("scenario: all cannot be combined with other names")
+			return nil, fmt.Errorf("all cannot be combined with other names; available: %s", strings.Join(names, ", "))
 		case i >= 0:
 			if !slices.ContainsFunc(out, func(s Scenario) bool { return s.Name == name }) {
 				out = append(out, all[i])

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Table is the outcome of a scenario other than crash: one row per world
@@ -31,8 +32,9 @@ type Row struct {
 	Variant   string             `json:"variant,omitempty"`
 	LoggedOut int                `json:"logged_out"` // users seen logged out at least once
 	Failed    int                `json:"failed"`     // requests without a 2xx answer
-	Requests  int                `json:"requests"`   // requests sent
-	Measures  map[string]float64 `json:"measures"`   // by column name
+	FailedBy  map[string]int     `json:"failed_by,omitempty"`
+	Requests  int                `json:"requests"` // requests sent
+	Measures  map[string]float64 `json:"measures"` // by column name
 	Elapsed   Duration           `json:"elapsed"`
 }
 
@@ -56,6 +58,12 @@ func (r *Row) count(tallies ...[]tally) {
 				r.LoggedOut++
 			}
 			r.Failed += t.failed
+			for why, n := range t.failedBy {
+				if r.FailedBy == nil {
+					r.FailedBy = map[string]int{}
+				}
+				r.FailedBy[why] += n
+			}
 			r.Requests += t.requests
 		}
 	}
@@ -124,6 +132,11 @@ func (t *Table) WriteTable(w io.Writer) error {
 	for _, warn := range t.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", warn)
 	}
+	for _, r := range t.Rows {
+		if r.Failed > 0 {
+			fmt.Fprintf(&b, "failed in %s: %s\n", r.Label(), failedWhy(r.FailedBy))
+		}
+	}
 	for _, f := range t.Findings {
 		fmt.Fprintf(&b, "%s\n", f)
 	}
@@ -139,7 +152,7 @@ func writeColumns(b *strings.Builder, lines [][]string) {
 			if i >= len(widths) {
 				widths = append(widths, 0)
 			}
-			widths[i] = max(widths[i], len(cell))
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
 		}
 	}
 	for _, l := range lines {
@@ -161,4 +174,66 @@ func number(v float64) string {
 		return fmt.Sprint(int64(v))
 	}
 	return fmt.Sprintf("%.1f", v)
+}
+
+// tableScenario is a scenario whose outcome is a Table: its candidate
+// rows (those cfg's -sticky and -store keep are run), how to run one, and
+// the table around the rows once run.
+type tableScenario struct {
+	name, about string
+	rows        []Row
+	// keep, when set, decides which rows cfg keeps instead of
+	// cfg.selected(row.Sticky, row.Store).
+	keep func(cfg ExperimentConfig, r Row) bool
+	// setup is the row's world; nil: its stickiness and store.
+	setup func(cfg ExperimentConfig, r Row) rigConfig
+	// run measures one row in its world, started for it and closed after.
+	run   func(ctx context.Context, cfg ExperimentConfig, w *rig, r *Row) error
+	table func(cfg ExperimentConfig, rows []Row) *Table
+}
+
+func (s tableScenario) scenario() Scenario {
+	return Scenario{Name: s.name, About: s.about, Run: func(ctx context.Context, cfg ExperimentConfig) (Outcome, error) {
+		start := time.Now()
+		var rows []Row
+		for _, r := range s.rows {
+			if (s.keep == nil && cfg.selected(r.Sticky, r.Store)) || (s.keep != nil && s.keep(cfg, r)) {
+				rows = append(rows, r)
+			}
+		}
+		rows, err := runRows(ctx, cfg, s.name, rows, func(ctx context.Context, r *Row) error {
+			rc := rigConfig{Sticky: r.Sticky, Store: r.Store}
+			if s.setup != nil {
+				rc = s.setup(cfg, *r)
+			}
+			w, err := startRig(ctx, cfg, rc, r.Label())
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			if err := s.run(ctx, cfg, w, r); err != nil {
+				return err
+			}
+			return ctx.Err()
+		})
+		if err != nil {
+			return nil, err
+		}
+		t := s.table(cfg, rows)
+		t.Rows = rows
+		t.Elapsed = Duration(time.Since(start).Round(time.Millisecond))
+		return t, nil
+	}}
+}
+
+// settle makes the rig's crowd of cfg.Users, logs every user in and has
+// each make cfg.Requests answered requests, and returns the users and what
+// they saw so far.
+func (r *rig) settle(ctx context.Context, cfg ExperimentConfig) ([]*user, []tally, error) {
+	users, err := r.crowd(1, cfg.Users)
+	if err != nil {
+		return nil, nil, err
+	}
+	login := loginAll(ctx, users, cfg.warm())
+	return users, merge(login, phase(ctx, users, cfg.Requests, cfg.warm())), nil
 }

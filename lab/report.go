@@ -1,9 +1,11 @@
 package lab
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -112,7 +114,7 @@ func findings(r *Result) []string {
 	case failed == 0:
 		out = append(out, "No request failed.")
 	case r.PassiveFailover:
-		out = append(out, fmt.Sprintf("%s failed, even with passive failover.", requests(failed)))
+		out = append(out, fmt.Sprintf("%s failed, even with passive failover (%s).", requests(failed), failedWhy(cellFailures(r.Cells))))
 	default:
 		out = append(out, fmt.Sprintf("%s failed: without passive failover (ALB's behaviour) the clients of the killed instance get 502 until the health check marks it unhealthy.", requests(failed)))
 	}
@@ -267,6 +269,31 @@ func ofUsers(n, total int) string {
 		return fmt.Sprintf("1 of %d users was", total)
 	}
 	return fmt.Sprintf("%d of %d users were", n, total)
+}
+
+// cellFailures adds up why requests failed, over every cell and phase.
+func cellFailures(cells []Cell) map[string]int {
+	out := map[string]int{}
+	for _, c := range cells {
+		for _, p := range c.Phases {
+			for why, n := range p.FailedBy {
+				out[why] += n
+			}
+		}
+	}
+	return out
+}
+
+// failedWhy says "3× GET /api/session: status 503, 1× connection reset",
+// the commonest first.
+func failedWhy(by map[string]int) string {
+	whys := slices.Collect(maps.Keys(by))
+	slices.SortFunc(whys, func(a, b string) int { return cmp.Or(by[b]-by[a], strings.Compare(a, b)) })
+	parts := make([]string, len(whys))
+	for i, why := range whys {
+		parts[i] = fmt.Sprintf("%d× %s", by[why], why)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func times(n int) string {

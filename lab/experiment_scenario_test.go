@@ -1,0 +1,99 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestSelectScenarios(t *testing.T) {
+	names := func(ss []Scenario) string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	all, err := SelectScenarios("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(all), "crash,scale-out,rolling-deploy,concurrent,migrate,stateless"; got != want {
+		t.Errorf("all: got %s, want %s", got, want)
+	}
+	cases := []struct {
+		list, want, wantErr string
+	}{
+		{"", "crash,scale-out,rolling-deploy,concurrent,migrate,stateless", ""},
+		{"migrate, crash,migrate", "migrate,crash", ""},
+		{"path-routing", "", `scenario "path-routing" is not available: it needs the balancer's target groups`},
+		{"crash,nope", "", `unknown scenario "nope"; available: crash, scale-out, rolling-deploy, concurrent, migrate, stateless`},
+		{"all,crash", "", "all cannot be combined"},
+	}
+	for _, c := range cases {
+		got, err := SelectScenarios(c.list)
+		switch {
+		case c.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%q: got error %v, want one containing %q", c.list, err, c.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "available: crash") {
+				t.Errorf("%q: error %q does not list the available scenarios", c.list, err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", c.list, err)
+		case names(got) != c.want:
+			t.Errorf("%q: got %s, want %s", c.list, names(got), c.want)
+		}
+	}
+}
+
+func TestTableOutput(t *testing.T) {
+	tab := &Table{
+		Setup: "2 users", Variant: "switch", Columns: []string{"items lost", "share %"},
+		Rows: []Row{
+			{Sticky: "duration", Store: "memory→redis", Variant: "in-place", LoggedOut: 0, Failed: 1, Measures: map[string]float64{"items lost": 3, "share %": 12.5}},
+			{Sticky: "none", Store: "cookie", Variant: "restart", LoggedOut: 2},
+		},
+		Legend: []string{"share: of the requests"}, Findings: []string{"A finding."},
+	}
+	var b bytes.Buffer
+	if err := tab.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"2 users; 2 rows in 0s",
+		"STICKY    STORE         SWITCH    LOGGED OUT  FAILED  ITEMS LOST  SHARE %\n",
+		"duration  memory→redis  in-place  0           1       3           12.5\n",
+		"none      cookie        restart   2           0       0           0\n",
+		"· share: of the requests",
+		"A finding.",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q; got:\n%s", want, b.String())
+		}
+	}
+	rep := &Report{Scenarios: []ScenarioOutcome{{Name: "x", About: "about x", Outcome: tab}}}
+	b.Reset()
+	if err := rep.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Scenarios []struct {
+			Scenario string
+			Outcome  struct {
+				Rows []struct {
+					Variant  string
+					Measures map[string]float64
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatalf("decode: %v\n%s", err, b.String())
+	}
+	if len(got.Scenarios) != 1 || got.Scenarios[0].Scenario != "x" || got.Scenarios[0].Outcome.Rows[0].Measures["share %"] != 12.5 {
+		t.Errorf("JSON: got %+v", got)
+	}
+}
