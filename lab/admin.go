@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"stickylab/internal/jsonhttp"
@@ -29,7 +30,7 @@ const restartTimeout = 30 * time.Second
 // internals. Like the rest of the admin API it has no authentication: it
 // can kill processes, so it listens on loopback unless told otherwise.
 func InstanceRoutes(f *Fleet) func(mux *http.ServeMux) {
-	h := instanceAPI{fleet: f}
+	h := instanceAPI{fleet: f, metrics: &http.Client{Timeout: time.Second}}
 	return func(mux *http.ServeMux) {
 		mux.HandleFunc("GET /api/instances", h.list)
 		mux.HandleFunc("POST /api/instances/{name}/kill", h.kill)
@@ -38,10 +39,44 @@ func InstanceRoutes(f *Fleet) func(mux *http.ServeMux) {
 	}
 }
 
-type instanceAPI struct{ fleet *Fleet }
+type instanceAPI struct {
+	fleet   *Fleet
+	metrics *http.Client // reads the instances' /metrics
+}
+
+// instanceView is an instance as GET /api/instances lists it: with what
+// its session cache did since it started, when it has one (-redis-cache on
+// a Redis that tracks), for the dashboard's hit ratio per instance.
+type instanceView struct {
+	Instance
+	Cache *cacheView `json:"cache,omitempty"`
+}
+
+type cacheView struct {
+	Hits     float64 `json:"hits"`
+	Misses   float64 `json:"misses"`
+	Off      float64 `json:"off"`       // loads while the cache could not serve
+	HitRatio float64 `json:"hit_ratio"` // hits over all loads
+}
 
 func (h instanceAPI) list(w http.ResponseWriter, r *http.Request) {
-	jsonhttp.Write(w, http.StatusOK, map[string]any{"store": h.fleet.Store(), "instances": h.fleet.Instances()})
+	instances := h.fleet.Instances()
+	views := make([]instanceView, len(instances))
+	var wg sync.WaitGroup
+	for i, in := range instances {
+		views[i].Instance = in
+		if !in.Alive() {
+			continue
+		}
+		wg.Go(func() {
+			s, err := scrapeStoreStats(r.Context(), h.metrics, in.URL)
+			if err == nil && s.HitRatio() >= 0 {
+				views[i].Cache = &cacheView{Hits: s.Hits, Misses: s.Misses, Off: s.Off, HitRatio: s.HitRatio()}
+			}
+		})
+	}
+	wg.Wait()
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"store": h.fleet.Store(), "instances": views})
 }
 
 func (h instanceAPI) kill(w http.ResponseWriter, r *http.Request) {

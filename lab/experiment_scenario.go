@@ -39,6 +39,7 @@ func Scenarios() []Scenario {
 		concurrentScenario(),
 		migrateScenario(),
 		statelessScenario(),
+		localityScenario(),
 	}
 }
 
@@ -50,8 +51,6 @@ func notYet(name string) (why string, ok bool) {
 		return "it needs the balancer's target groups (the blog's /api and page routes on two groups), which are not built yet", true
 	case "store-failover":
 		return "it needs Redis with Sentinel in the lab, which is not built yet", true
-	case "locality":
-		return "it is not built yet", true
 	}
 	return "", false
 }
