@@ -147,13 +147,27 @@ func runLBConfig(ctx context.Context, fs *flag.FlagSet, bf *lbFlags, admin strin
 		proxyLn.Close()
 		return fmt.Errorf("lb: -admin: %w", err)
 	}
+	if addr := file.Listener.HTTPRedirect; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			proxyLn.Close()
+			adminLn.Close()
+			return fmt.Errorf("lb: -config %s: listener.http_redirect: %w", *bf.configFile, err)
+		}
+		rt.SetHTTPRedirectListener(ln)
+		log.Info("lb: redirecting HTTP to HTTPS", "listen", ln.Addr().String())
+	}
+	open := openURL(cfg.PublicURL, proxyLn.Addr().String())
+	if file.Listener.Protocol == "HTTPS" {
+		open = strings.Replace(open, "http://", "https://", 1)
+	}
 	warnRandomKey(log, cfg)
 	groups := make([]string, len(file.TargetGroups))
 	for i, tg := range file.TargetGroups {
 		groups[i] = tg.Name
 	}
 	log.Info("lb: serving", "config", *bf.configFile, "listen", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
-		"open", openURL(cfg.PublicURL, proxyLn.Addr().String()), "dashboard", lab.LocalURL(adminLn.Addr().String())+"/",
+		"open", open, "dashboard", lab.LocalURL(adminLn.Addr().String())+"/",
 		"target_groups", strings.Join(groups, ","), "rules", len(file.Listener.Rules),
 		"passive_failover", cfg.PassiveFailover, "version", version)
 	return rt.Serve(ctx, proxyLn, adminLn)

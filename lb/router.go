@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -33,6 +34,12 @@ type Router struct {
 	// rules is the listener, replaced as a whole when PUT /api/rules
 	// changes a forward's weights; requests read it without a lock.
 	rules atomic.Pointer[listener.Listener]
+	// tls is the HTTPS listener's configuration; nil for HTTP.
+	tls *tls.Config
+	// redirectLn is the listener of the file's http_redirect, when given
+	// before Serve (SetHTTPRedirectListener).
+	redirectLn net.Listener
+
 	// picks counts the weighted choices of each forward, by rule key
 	// (rule.go's ruleKey), fixed at NewRouter.
 	picks map[string]*atomic.Uint64
@@ -80,6 +87,11 @@ func NewRouter(file *listener.Config, base Config) (*Router, error) {
 		picks:  map[string]*atomic.Uint64{},
 	}
 	rt.cookies.codec = codec
+	if file.Listener.Protocol == listener.HTTPS {
+		if rt.tls, err = listenerTLS(file.Listener.Certificate); err != nil {
+			return nil, fieldErr("Config", "listener.certificate", "%v", err)
+		}
+	}
 	registerProcessMetrics(rt.shared.reg, rt.shared.events)
 	primary := primaryGroup(file)
 	for _, tg := range file.TargetGroups {
@@ -128,9 +140,6 @@ func primaryGroup(file *listener.Config) string {
 // checkServed refuses what the file may say and the Router does not do yet,
 // rather than ignoring it.
 func checkServed(file *listener.Config) error {
-	if file.Listener.Protocol == listener.HTTPS {
-		return fieldErr("Config", "listener.protocol: HTTPS", "the HTTPS listener is not served yet; use protocol: HTTP")
-	}
 	if len(file.TargetGroups) == 0 {
 		return fieldErr("Config", "target_groups", "at least one target group is required")
 	}

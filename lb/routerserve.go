@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
+
+	"stickylab/lb/listener"
 )
 
 // Serve is Balancer.Serve for a Router: every group's health checks, the
 // listener on proxyLn (net/http's server, the listener's idle timeout as
-// its keep-alive idle timeout) and the admin API on adminLn (nil: none),
+// its keep-alive idle timeout; TLS with HTTP/2 for an HTTPS listener, and
+// HTTP/1.1 to the targets still) and the admin API on adminLn (nil: none),
 // until ctx is done, then a graceful shutdown. It may be called once, and
 // no group's own Serve may be called.
 func (rt *Router) Serve(ctx context.Context, proxyLn, adminLn net.Listener) error {
@@ -54,6 +58,15 @@ func (rt *Router) Serve(ctx context.Context, proxyLn, adminLn net.Listener) erro
 		MaxHeaderBytes:    serverMaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return proxyBase },
 		ErrorLog:          errLog,
+		TLSConfig:         rt.tls,
+	}
+	redirect, redirectLn, err := rt.redirectServer(proxyLn, errLog)
+	if err != nil {
+		proxyLn.Close()
+		if adminLn != nil {
+			adminLn.Close()
+		}
+		return err
 	}
 	var admin *http.Server
 	if adminLn != nil {
@@ -73,10 +86,20 @@ func (rt *Router) Serve(ctx context.Context, proxyLn, adminLn net.Listener) erro
 	for _, b := range rt.order {
 		wg.Go(func() { b.runHealthChecks(healthCtx) })
 	}
-	errc := make(chan error, 2)
-	wg.Go(func() { errc <- proxy.Serve(proxyLn) })
+	errc := make(chan error, 3)
+	wg.Go(func() {
+		if rt.tls == nil {
+			errc <- proxy.Serve(proxyLn)
+			return
+		}
+		// HTTPS, with HTTP/2 offered by ALPN (net/http's server adds h2).
+		errc <- proxy.ServeTLS(proxyLn, "", "")
+	})
 	if admin != nil {
 		wg.Go(func() { errc <- admin.Serve(adminLn) })
+	}
+	if redirect != nil {
+		wg.Go(func() { errc <- redirect.Serve(redirectLn) })
 	}
 
 	var serveErr error
@@ -88,7 +111,7 @@ func (rt *Router) Serve(ctx context.Context, proxyLn, adminLn net.Listener) erro
 	cancelAdmin()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.cfg.ShutdownTimeout)
 	defer cancel()
-	for _, srv := range []*http.Server{proxy, admin} {
+	for _, srv := range []*http.Server{proxy, redirect, admin} {
 		if srv == nil {
 			continue
 		}
@@ -106,4 +129,40 @@ func (rt *Router) Serve(ctx context.Context, proxyLn, adminLn net.Listener) erro
 		b.closeTargetConns()
 	}
 	return serveErr
+}
+
+// SetHTTPRedirectListener gives Serve the listener of the file's
+// http_redirect, so that a command can listen before it starts (a port in
+// use is then reported first) and a test can use any free port. Without
+// it, Serve listens on the file's address itself. Call it before Serve.
+func (rt *Router) SetHTTPRedirectListener(ln net.Listener) { rt.redirectLn = ln }
+
+// redirectServer returns the server of the file's http_redirect, with its
+// listener: every request is redirected (301) to the HTTPS listener on
+// proxyLn's port, path and query kept, as ALB's usual port 80 listener.
+// Nil when the file has none.
+func (rt *Router) redirectServer(proxyLn net.Listener, errLog *log.Logger) (*http.Server, net.Listener, error) {
+	addr := rt.rules.Load().HTTPRedirect
+	if addr == "" {
+		return nil, nil, nil
+	}
+	ln := rt.redirectLn
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, nil, fmt.Errorf("lb: http_redirect: %w", err)
+		}
+	}
+	_, port, _ := net.SplitHostPort(proxyLn.Addr().String())
+	rd := &listener.Redirect{Protocol: listener.HTTPS, Host: "#{host}", Port: port, Path: "/#{path}", Query: "#{query}", StatusCode: http.StatusMovedPermanently}
+	return &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			loc, status := rd.Location(r, 0)
+			http.Redirect(w, r, loc, status)
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    serverMaxHeaderBytes,
+		ErrorLog:          errLog,
+	}, ln, nil
 }

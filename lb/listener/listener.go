@@ -39,6 +39,10 @@ type Listener struct {
 	Protocol string
 	// Certificate is the HTTPS listener's certificate; nil with HTTP.
 	Certificate *Certificate
+	// HTTPRedirect, with HTTPS, is the host:port of a plain HTTP listener
+	// that redirects every request to this one (301), as ALB's usual port
+	// 80 listener does; empty: none.
+	HTTPRedirect string
 	// IdleTimeout is ALB's connection idle timeout (the load balancer's
 	// idle_timeout.timeout_seconds attribute), 1s to 4000s, default 60s.
 	IdleTimeout time.Duration
@@ -85,12 +89,12 @@ func (l *Listener) Port() int {
 	return n
 }
 
-var listenerKeys = []string{"listen", "protocol", "certificate", "idle_timeout", "default_action", "rules"}
+var listenerKeys = []string{"listen", "protocol", "certificate", "http_redirect", "idle_timeout", "default_action", "rules"}
 
 // listener decodes the listener mapping.
 func (d *decoder) listener(n *yaml.Node, field string, groups map[string]*TargetGroup) (Listener, error) {
 	l := Listener{Listen: DefaultListen, Protocol: HTTP, IdleTimeout: DefaultIdleTimeout}
-	var cert, defaultAction *yaml.Node
+	var cert, defaultAction, httpRedirect *yaml.Node
 	d.https = protocolOf(n) == HTTPS // known before the redirects that it restricts
 	err := d.fields(n, field, listenerKeys, func(key string, v *yaml.Node) error {
 		f := join(field, key)
@@ -107,6 +111,11 @@ func (d *decoder) listener(n *yaml.Node, field string, groups map[string]*Target
 		case "certificate":
 			cert = v
 			l.Certificate, err = d.certificate(v, f)
+		case "http_redirect":
+			httpRedirect = v
+			if l.HTTPRedirect, err = d.str(v, f); err == nil {
+				err = d.listenAddr(v, f, l.HTTPRedirect)
+			}
 		case "idle_timeout":
 			l.IdleTimeout, err = d.seconds(v, f, MinIdleTimeout, MaxIdleTimeout)
 		case "default_action":
@@ -126,6 +135,8 @@ func (d *decoder) listener(n *yaml.Node, field string, groups map[string]*Target
 		return Listener{}, d.missing(n, field, "certificate", "{cert_file, key_file} or {self_signed: true} with protocol: HTTPS")
 	case l.Protocol == HTTP && cert != nil:
 		return Listener{}, d.fail(cert, join(field, "certificate"), "is only allowed with protocol: HTTPS")
+	case l.Protocol == HTTP && httpRedirect != nil:
+		return Listener{}, d.fail(httpRedirect, join(field, "http_redirect"), "is only allowed with protocol: HTTPS (a plain HTTP listener that redirects to it)")
 	}
 	if l.Certificate != nil && d.dir != "" {
 		for _, f := range []*string{&l.Certificate.CertFile, &l.Certificate.KeyFile} {
