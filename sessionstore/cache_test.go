@@ -505,3 +505,59 @@ func TestCacheSilentConnection(t *testing.T) {
 	proxy.release()
 	seenWithin(t, a, c, 1, time.Now(), 10*time.Second)
 }
+
+// TestCacheWithPassword: the cache's connection authenticates as the
+// client does (HELLO 3 AUTH), and serves.
+func TestCacheWithPassword(t *testing.T) {
+	srv := redistest.Start(t, "requirepass s3cret")
+	s, reg := newCachedStore(t, "redis://:s3cret@"+srv.Addr+"/0", Config{})
+	waitServing(t, s)
+	c, _ := stored(t, s, map[string]any{"user": "alice"})
+	if got := load(t, s, c).Values["user"]; got != "alice" {
+		t.Fatalf("got user %v, want alice", got)
+	}
+	if got := gathered(t, reg)[`cache_lookups_total{result="hit",store="redis"}`]; got != 1 {
+		t.Errorf("got %v hits, want 1", got)
+	}
+}
+
+// TestCacheKilledDuringLoads kills the cache's connection while loads that
+// miss (a cache of one entry, two sessions in turn) are in flight on it: no
+// load fails, since a read the dead connection did not answer is sent again
+// through go-redis's pool.
+func TestCacheKilledDuringLoads(t *testing.T) {
+	srv := redistest.Start(t)
+	s, _ := newCachedStore(t, srv.URL(), Config{Cache: &CacheConfig{MaxEntries: 1, MaxStale: testMaxStale}})
+	waitServing(t, s)
+	c1, _ := stored(t, s, map[string]any{"n": 1})
+	c2, _ := stored(t, s, map[string]any{"n": 2})
+	direct := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { direct.Close() })
+
+	stop := make(chan struct{})
+	var loads sync.WaitGroup
+	for _, c := range []*http.Cookie{c1, c2} {
+		loads.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.New(request(c), cookieName); err != nil {
+					t.Errorf("a load while the cache's connection was killed: %v", err)
+					return
+				}
+			}
+		})
+	}
+	for range 5 {
+		waitServing(t, s)
+		addr := trackOf(s).cur.Load().nc.LocalAddr().String()
+		if err := direct.Do(context.Background(), "CLIENT", "KILL", "ADDR", addr).Err(); err != nil {
+			t.Fatalf("CLIENT KILL ADDR %s: %v", addr, err)
+		}
+	}
+	close(stop)
+	loads.Wait()
+}

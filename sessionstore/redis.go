@@ -177,7 +177,8 @@ func (b *redisBackend) get(ctx context.Context, key string) ([]byte, error) {
 				b.tc.cache.put(key, rec)
 			}
 		}, "GET", key)
-		if !errors.Is(err, errConnDown) {
+		// A read is safe to send again when the connection failed.
+		if !errors.Is(err, errConnDown) && !errors.Is(err, errConnLost) {
 			rec, _ := v.([]byte)
 			return rec, err
 		}

@@ -16,9 +16,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// errConnDown is what trackConn answers while it has no connection: the
-// caller goes through the go-redis client instead.
-var errConnDown = errors.New("sessionstore: cache connection down")
+var (
+	// errConnDown is what trackConn answers while it has no connection, or
+	// could not send: the command was not sent, and the caller goes through
+	// the go-redis client instead.
+	errConnDown = errors.New("sessionstore: cache connection down")
+
+	// errConnLost wraps the error of a connection that failed after the
+	// command was sent: whether Redis ran it is unknown, so only a read may
+	// be sent again elsewhere.
+	errConnLost = errors.New("sessionstore: cache connection lost")
+)
 
 // trackConn is the cache's own connection to Redis: RESP3, with
 //
@@ -163,13 +171,13 @@ func (t *trackConn) run() {
 		err = t.read(rc)
 		t.cur.Store(nil)
 		n := t.cache.flush()
-		t.counts.reset()
 		wg.Wait()
 		select {
 		case <-t.stop:
 			return
 		default:
 		}
+		t.counts.reset()
 		t.log.Warn("session cache: connection lost; cache dropped, loads go to Redis until it is back", "err", err, "dropped", n)
 	}
 }
@@ -397,18 +405,19 @@ func (rc *respConn) send(then func(any, error), args ...string) *call {
 	return c
 }
 
-// fail marks rc failed, closes it, and finishes every queued call with err,
-// which it returns.
+// fail marks rc failed, closes it, and finishes every queued call with err
+// (wrapped in errConnLost), which it returns.
 func (rc *respConn) fail(err error) error {
 	rc.nc.Close()
 	rc.mu.Lock()
 	rc.failed = err
 	rc.mu.Unlock()
 	close(rc.deadCh)
+	lost := fmt.Errorf("%w: %w", errConnLost, err)
 	for {
 		select {
 		case c := <-rc.pending:
-			c.err = err
+			c.err = lost
 			c.finish()
 		default:
 			return err
