@@ -78,6 +78,10 @@ func TestComposeLab(t *testing.T) {
 			t.Errorf("visits after the restart: got %d, want more than %d (the count from before)", after.Visits, got.Visits)
 		}
 	})
+
+	t.Run("ha profile: killing the Redis primary logs nobody out", func(t *testing.T) {
+		haFailover(t, s)
+	})
 }
 
 // killServing is the tutorial's story: it brings the lab up with the store

@@ -31,8 +31,22 @@ const (
 	recoverTimeout = time.Minute      // the lab answering again after a kill or restart
 )
 
-// services are the services of docker-compose.yml that the test expects.
-var services = []string{"redis", "app1", "app2", "app3", "lb"}
+// The services of docker-compose.yml that the test expects: those of the
+// stickylab image, the store's, and those the ha profile adds.
+var (
+	stickylabServices = []string{"app1", "app2", "app3", "lb"}
+	storeServices     = []string{"redis", "sentinel1"}
+	haServices        = []string{"redis-replica", "sentinel2", "sentinel3"}
+)
+
+// services are the services that run with the current profile.
+func (s *stack) services() []string {
+	all := slices.Concat(storeServices, stickylabServices)
+	if s.profile == "ha" {
+		all = append(all, haServices...)
+	}
+	return all
+}
 
 // optIn is the environment variable that runs the Docker tests on a
 // developer's machine: they build an image and start containers for
@@ -56,7 +70,8 @@ type stack struct {
 	override string // the compose file that gives every service image
 	lbPort   int
 	dashPort int
-	env      []string // STORE and STICKY of the current up
+	env      []string // STORE, STICKY and COMPOSE_PROFILES of the current up
+	profile  string   // the compose profile of the current up: "" or "ha"
 	made     []string // IDs of the images this run's build made, newest first
 }
 
@@ -98,10 +113,8 @@ func newStack(t *testing.T) *stack {
 	// tag, so that the build never moves the user's stickylab:local.
 	var override strings.Builder
 	override.WriteString("services:\n")
-	for _, svc := range services {
-		if svc != "redis" {
-			fmt.Fprintf(&override, "  %s:\n    image: %s\n", svc, s.image)
-		}
+	for _, svc := range stickylabServices {
+		fmt.Fprintf(&override, "  %s:\n    image: %s\n", svc, s.image)
 	}
 	if err := os.WriteFile(s.override, []byte(override.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -217,12 +230,18 @@ func composeTool(t *testing.T) []string {
 	return nil
 }
 
-// up starts the lab with the given modes and waits until it is usable: every
-// container healthy and the balancer seeing every instance healthy. The lab
-// is taken down, volumes included, when t ends.
-func (s *stack) up(t *testing.T, store, sticky string) {
+// up starts the lab with the given modes (and profile, "" for none) and
+// waits until it is usable: every container healthy and the balancer seeing
+// every instance healthy. The lab is taken down, volumes included, when t
+// ends.
+func (s *stack) up(t *testing.T, store, sticky string) { s.upProfile(t, "", store, sticky) }
+
+func (s *stack) upProfile(t *testing.T, profile, store, sticky string) {
 	t.Helper()
-	s.env = []string{"STORE=" + store, "STICKY=" + sticky}
+	s.profile = profile
+	// COMPOSE_PROFILES, not --profile: every later command (kill, exec,
+	// down) then sees the profile's services too.
+	s.env = []string{"STORE=" + store, "STICKY=" + sticky, "COMPOSE_PROFILES=" + profile}
 	t.Cleanup(func() {
 		if t.Failed() {
 			s.logTail(t)
@@ -254,8 +273,8 @@ func (s *stack) health(t *testing.T) string {
 		return fmt.Sprintf("compose ps: %v", err)
 	}
 	ids := strings.Fields(out)
-	if len(ids) != len(services) {
-		return fmt.Sprintf("%d containers, want %d (%s)", len(ids), len(services), strings.Join(services, ", "))
+	if want := s.services(); len(ids) != len(want) {
+		return fmt.Sprintf("%d containers, want %d (%s)", len(ids), len(want), strings.Join(want, ", "))
 	}
 	args := append([]string{"inspect", "--format",
 		"{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}"}, ids...)

@@ -9,7 +9,8 @@
 #     modules of go.sum from the local module cache (GOPROXY=off inside, so
 #     `go mod download` works without a network), /bin/sh and its libraries;
 #   - redis (redis:...): the local redis-server and redis-cli with their shared
-#     libraries, a redis user (999, as in the official image) owning /data.
+#     libraries, /bin/sh, a redis user (999, as in the official image) owning
+#     /data.
 # Both are made with `docker import` from a tar file: nothing is pulled.
 #
 # Usage: scripts/offline-images.sh [-f]
@@ -56,11 +57,22 @@ redis_image=$(sed -n 's/^[[:space:]]*image:[[:space:]]*["'\'']\{0,1\}\(redis:[^"
 # and is made again.
 gosum_label=org.stickylab.standin.gosum
 gosum=$(sha256sum go.sum | cut -c1-64)
+# recipe is the version of what this script puts in a stand-in: a stand-in
+# made by an older recipe lacks something the files now use (recipe 2: the
+# redis stand-in has /bin/sh, which docker-compose.yml's Sentinels start
+# with, as the official image has it) and is made again.
+recipe_label=org.stickylab.standin.recipe
+recipe=2
 
 # needed NAME: whether the stand-in for NAME must be (re)built.
 needed() {
 	local name=$1 label made_for
 	if ! label=$(docker image inspect --format "{{ index .Config.Labels \"$standin_label\" }}" "$name" 2>/dev/null); then
+		return 0
+	fi
+	if [ -n "$label" ] && [ "$label" != "<no value>" ] &&
+		[ "$(docker image inspect --format "{{ index .Config.Labels \"$recipe_label\" }}" "$name")" != "$recipe" ]; then
+		say "$name is a stand-in of an older recipe: made again"
 		return 0
 	fi
 	if [ "$name" = "$go_image" ] && [ -n "$label" ] && [ "$label" != "<no value>" ]; then
@@ -147,6 +159,7 @@ build_go() {
 	docker import \
 		--change "LABEL $standin_label=\"local $gover, not $go_image from a registry (scripts/offline-images.sh)\"" \
 		--change "LABEL $gosum_label=$gosum" \
+		--change "LABEL $recipe_label=$recipe" \
 		--change 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		--change "ENV GOLANG_VERSION=${gover#go}" \
 		--change 'ENV GOTOOLCHAIN=local' \
@@ -174,7 +187,9 @@ build_redis() {
 	chmod 1777 "$root/tmp"
 	printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nredis:x:999:999::/data:/usr/sbin/nologin\n' >"$root/etc/passwd"
 	printf 'root:x:0:\nredis:x:999:\n' >"$root/etc/group"
-	copy_with_libs "$root" "$server" "$cli"
+	# /bin/sh as in the official image: docker-compose.yml's Sentinels
+	# write their configuration file with it.
+	copy_with_libs "$root" "$server" "$cli" /bin/sh
 	# The official image keeps them in /usr/local/bin.
 	if [ "$(dirname "$server")" != /usr/local/bin ]; then
 		mkdir -p "$root/usr/local/bin"
@@ -189,6 +204,7 @@ build_redis() {
 	tar -rf "$tar" --owner=999 --group=999 --numeric-owner -C "$root" ./data
 	docker import \
 		--change "LABEL $standin_label=\"local redis-server $version, not $redis_image from a registry (scripts/offline-images.sh)\"" \
+		--change "LABEL $recipe_label=$recipe" \
 		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		--change 'VOLUME /data' \
 		--change 'WORKDIR /data' \
