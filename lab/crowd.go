@@ -49,15 +49,18 @@ type sessionView struct {
 
 // tally is what one user saw in one phase.
 type tally struct {
-	loggedOut  bool            // seen logged out at least once
-	logouts    int             // how often: each time the user had to log in again
-	failed     int             // requests without a 2xx answer
-	failedBy   map[string]int  // why, as "status 502" or the error
-	requests   int             // requests sent, logins included
-	answered   int             // GET /api/session requests answered
-	served     map[string]bool // instances that answered
-	maxGap     time.Duration   // the longest time between an answer and the user's next request
-	cookieSent int             // bytes of the session cookie (name=value) sent, all requests
+	loggedOut bool            // seen logged out at least once
+	logouts   int             // how often: each time the user had to log in again
+	failed    int             // requests without a 2xx answer
+	failedBy  map[string]int  // why, as "status 502" or the error
+	requests  int             // requests sent, logins included
+	answered  int             // GET /api/session requests answered
+	served    map[string]bool // instances that answered
+	// The longest time from an answer of the user to its next request
+	// (idle: stickiness certainly slid no further), and to its next answer
+	// (the request may have waited in a queue before the balancer saw it).
+	maxIdle, maxGap time.Duration
+	cookieSent      int // bytes of the session cookie (name=value) sent, all requests
 }
 
 func newTally() tally { return tally{served: map[string]bool{}, failedBy: map[string]int{}} }
@@ -76,6 +79,7 @@ func (t *tally) add(o tally) {
 	t.requests += o.requests
 	t.answered += o.answered
 	t.maxGap = max(t.maxGap, o.maxGap)
+	t.maxIdle = max(t.maxIdle, o.maxIdle)
 	t.cookieSent += o.cookieSent
 	for inst := range o.served {
 		t.served[inst] = true
@@ -293,7 +297,7 @@ func (u *user) do(ctx context.Context, t *tally, method, path string, body []byt
 		}
 	}
 	if last := u.last.Load(); last != 0 {
-		t.maxGap = max(t.maxGap, time.Since(time.Unix(0, last)))
+		t.maxIdle = max(t.maxIdle, time.Since(time.Unix(0, last)))
 	}
 	resp, err := u.client.Do(req)
 	if err != nil {
@@ -301,7 +305,13 @@ func (u *user) do(ctx context.Context, t *tally, method, path string, body []byt
 		return 0, false
 	}
 	defer resp.Body.Close()
-	u.last.Store(time.Now().UnixNano())
+	// From one answer to the next: an upper bound of the time the
+	// balancer saw between them (the request may have waited for a
+	// connection or in a queue before it reached the balancer).
+	now := time.Now()
+	if last := u.last.Swap(now.UnixNano()); last != 0 {
+		t.maxGap = max(t.maxGap, now.Sub(time.Unix(0, last)))
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	decodeErr := json.Unmarshal(data, v)
 	switch {

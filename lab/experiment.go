@@ -95,11 +95,16 @@ type Phase struct {
 	FailedBy  map[string]int `json:"failed_by,omitempty"`
 	Requests  int            `json:"requests"` // requests sent, re-logins included
 	Spread    map[string]int `json:"spread"`   // instance name → users it answered
-	// StickyExpired counts the users whose requests came further apart than
-	// the stickiness duration inside the phase (not counted in the expired
-	// phase, which waits on purpose), and LongestGap is the longest such
-	// time of any user: a crowd too large for the machine shows here.
+	// StickyExpired counts the users who stayed idle longer than the
+	// stickiness duration inside the phase, from an answer to their next
+	// request, so that their stickiness expired; MaybeExpired those for whom
+	// more than the duration passed from one answer to the next (the
+	// request may have waited in a queue), so that it may have. Neither is
+	// counted in the expired phase, which waits on purpose. LongestGap is the
+	// longest time between two answers of a user. A crowd too large for the
+	// machine shows here.
 	StickyExpired int      `json:"sticky_expired"`
+	MaybeExpired  int      `json:"maybe_expired"`
 	LongestGap    Duration `json:"longest_gap"`
 	// SlowChecks counts the instances the balancer marked unhealthy in the
 	// phase because a health check timed out (a machine too loaded for the
@@ -240,7 +245,7 @@ func runCell(ctx context.Context, cfg ExperimentConfig, c *Cell) error {
 		now := r.slowChecks.Load()
 		p.SlowChecks, slow = int(now-slow), now
 		if name != PhaseExpired && c.Sticky != lb.StickyNone {
-			p.StickyExpired, p.LongestGap = expiredWithin(tallies, cfg.StickyDuration)
+			p.StickyExpired, p.MaybeExpired, p.LongestGap = expiredWithin(tallies, cfg.StickyDuration)
 		}
 		c.Phases = append(c.Phases, p)
 		if short := unfinished(tallies, cfg.Requests); short > 0 {
@@ -285,18 +290,22 @@ func runCell(ctx context.Context, cfg ExperimentConfig, c *Cell) error {
 	return ctx.Err()
 }
 
-// expiredWithin counts the users whose requests came further apart than
-// the stickiness duration d, so that their stickiness expired inside the
-// phase, and returns the longest gap of any user.
-func expiredWithin(tallies []tally, d time.Duration) (int, Duration) {
-	n, longest := 0, time.Duration(0)
+// expiredWithin counts the users who stayed idle longer than the
+// stickiness duration d (their stickiness expired inside the phase) and
+// those for whom more than d passed between two answers (it may have), and
+// returns the longest time between two answers of any user.
+func expiredWithin(tallies []tally, d time.Duration) (expired, maybe int, longest Duration) {
+	gap := time.Duration(0)
 	for _, t := range tallies {
-		if t.maxGap >= d {
-			n++
+		if t.maxIdle >= d {
+			expired++
 		}
-		longest = max(longest, t.maxGap)
+		if t.maxGap >= d {
+			maybe++
+		}
+		gap = max(gap, t.maxGap)
 	}
-	return n, Duration(longest.Round(time.Millisecond))
+	return expired, maybe, Duration(gap.Round(time.Millisecond))
 }
 
 // expiryPause is how long the crowd stays idle for stickiness to expire:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 
 	"stickylab/lb"
@@ -133,12 +132,16 @@ func (u *user) tabs(ctx context.Context, t *tally, round int) int {
 func concurrentFindings(rows []Row) []string {
 	var out, lossy, safe []string
 	for _, r := range rows {
-		label := fmt.Sprintf("%s with cas %s", r.Store, r.Variant)
+		label := fmt.Sprintf("%s (cas %s)", r.Store, r.Variant)
 		if r.Variant == casNA {
 			label = r.Store
 		}
 		lost := int(r.M(mItemsLost))
-		s := fmt.Sprintf("%s (stickiness %s): %d of %s lost", strings.ToUpper(label[:1])+label[1:], r.Sticky, lost, itemsCount(int(r.M(mItemsAdded))))
+		what := fmt.Sprintf("%s store, cas %s, stickiness %s", storeTitle(r.Store), r.Variant, r.Sticky)
+		if r.Variant == casNA {
+			what = fmt.Sprintf("%s store, stickiness %s", storeTitle(r.Store), r.Sticky)
+		}
+		s := fmt.Sprintf("%s: %d of %s lost", what, lost, itemsCount(int(r.M(mItemsAdded))))
 		if lost > 0 {
 			s += fmt.Sprintf(", in the carts of %s", usersCount(int(r.M(mUsersLost))))
 			lossy = append(lossy, label)
@@ -151,8 +154,8 @@ func concurrentFindings(rows []Row) []string {
 		out = append(out, s+".")
 	}
 	if len(lossy) > 0 && len(safe) > 0 {
-		out = append(out, fmt.Sprintf("Items were lost only with %s; none with %s: each answered addition is in the cart only when a write cannot overwrite one it did not read.",
-			strings.Join(lossy, ", "), strings.Join(safe, ", ")))
+		out = append(out, fmt.Sprintf("Items were lost with %s, and none with %s: an answered addition stays in the cart only where a write cannot overwrite a change it did not read.",
+			listAnd(lossy), listAnd(safe)))
 	}
 	return out
 }

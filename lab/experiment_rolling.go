@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"stickylab/lb"
@@ -128,7 +127,7 @@ func rollingFindings(rows []Row, users, instances int) []string {
 			instances, r.Store, r.Sticky, ofUsersNoVerb(r.LoggedOut, users), times(int(r.M(mLogouts)))))
 	}
 	if len(kept) > 0 {
-		out = append(out, fmt.Sprintf("Nobody was logged out by the deploy on %s.", strings.Join(kept, ", ")))
+		out = append(out, fmt.Sprintf("Nobody was logged out by the deploy on %s.", listAnd(kept)))
 	}
 	if failed == 0 {
 		out = append(out, "No request failed: draining sent no new request to an instance about to restart, and let those in flight finish.")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 
 	"stickylab/lb"
 )
@@ -150,7 +149,7 @@ func scaleOutFindings(rows []Row, users, newcomers int) []string {
 	}
 	if len(stuck) > 0 {
 		out = append(out, fmt.Sprintf("With %s stickiness no user already there moved to the new instance: it takes only newcomers until stickiness expires, so after a scale-out the load stays uneven (ALB's advice: rebalance by hand, or make stickiness shorter).",
-			strings.Join(stuck, " and ")))
+			listAnd(stuck)))
 	}
 	return out
 }

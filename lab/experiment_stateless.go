@@ -181,7 +181,7 @@ func copyVerdict(rows []Row) string {
 		return "No store's logout ended a copied session."
 	}
 	return fmt.Sprintf("Logout deletes the session on %s, so a copy is worthless; on %s the session is the cookie, and a copy stays valid until it expires.",
-		strings.Join(ended, " and "), strings.Join(survived, " and "))
+		listAnd(ended), listAnd(survived))
 }
 
 func loggedOutOf(n, total int) string {

@@ -136,13 +136,18 @@ func findings(r *Result) []string {
 func expiredInside(r *Result) []string {
 	var out []string
 	for _, c := range r.Cells {
-		var in []string
+		var in, maybe []string
 		longest := Duration(0)
 		for _, p := range c.Phases {
-			if p.StickyExpired > 0 {
+			switch {
+			case p.StickyExpired > 0:
 				in = append(in, fmt.Sprintf("%s in the %s phase", ofUsersNoVerb(p.StickyExpired, r.Users), p.Name))
-				longest = max(longest, p.LongestGap)
+			case p.MaybeExpired > 0:
+				maybe = append(maybe, fmt.Sprintf("%s in the %s phase", ofUsersNoVerb(p.MaybeExpired, r.Users), p.Name))
+			default:
+				continue
 			}
+			longest = max(longest, p.LongestGap)
 		}
 		slow := 0
 		for _, p := range c.Phases {
@@ -152,9 +157,13 @@ func expiredInside(r *Result) []string {
 			out = append(out, fmt.Sprintf("Health checks timed out %s in %s/%s: the balancer took a live instance for a dead one and moved its users as a crash would, so the logged-out counts include it; lower -users or raise -health-interval (it was %v).",
 				times(slow), c.Sticky, c.Store, time.Duration(r.HealthInterval)))
 		}
-		if len(in) > 0 {
-			out = append(out, fmt.Sprintf("Stickiness expired inside a phase (%s/%s) for %s: their requests came up to %v apart, longer than the %v stickiness duration, so those phases' counts include expiry; raise -sticky-duration or lower -users.",
-				c.Sticky, c.Store, strings.Join(in, ", "), time.Duration(longest), time.Duration(r.StickyDuration)))
+		switch {
+		case len(in) > 0:
+			out = append(out, fmt.Sprintf("Stickiness expired inside a phase (%s/%s) for %s: they stayed idle longer than the %v stickiness duration (up to %v between two answers), so those phases' counts include expiry; raise -sticky-duration or lower -users.",
+				c.Sticky, c.Store, listAnd(in), time.Duration(r.StickyDuration), time.Duration(longest)))
+		case len(maybe) > 0:
+			out = append(out, fmt.Sprintf("Stickiness may have expired inside a phase (%s/%s) for %s: up to %v passed between one of their answers and the next, longer than the %v stickiness duration (the balancer saw the request later than it was sent, by an unknown amount); if those phases' counts are off, raise -sticky-duration or lower -users.",
+				c.Sticky, c.Store, listAnd(maybe), time.Duration(longest), time.Duration(r.StickyDuration)))
 		}
 	}
 	return out
@@ -294,6 +303,14 @@ func failedWhy(by map[string]int) string {
 		parts[i] = fmt.Sprintf("%d× %s", by[why], why)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// listAnd joins items as "a", "a and b", "a, b and c".
+func listAnd(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 func times(n int) string {

@@ -50,6 +50,8 @@ func TestFindings(t *testing.T) {
 	confounded.Cells[2].Phases[0].SlowChecks = 1
 	confounded.Cells[3].Phases[1].SlowChecks = 2
 	confounded.Cells[2].Phases[0].StickyExpired = 1
+	confounded.Cells[3].Phases[2].MaybeExpired = 3
+	confounded.Cells[3].Phases[2].LongestGap = Duration(2100 * time.Millisecond)
 	confounded.Cells[2].Phases[0].LongestGap = Duration(2300 * time.Millisecond)
 	confounded.HealthInterval = Duration(250 * time.Millisecond)
 	withCookie := textbook(true, 0)
@@ -109,7 +111,8 @@ func TestFindings(t *testing.T) {
 				"Health checks timed out once in duration/memory",
 				"Health checks timed out 2 times in duration/redis",
 				"(it was 250ms)",
-				"Stickiness expired inside a phase (duration/memory) for 1 of 30 users in the steady phase: their requests came up to 2.3s apart, longer than the 2s stickiness duration",
+				"Stickiness expired inside a phase (duration/memory) for 1 of 30 users in the steady phase: they stayed idle longer than the 2s stickiness duration (up to 2.3s between two answers)",
+				"Stickiness may have expired inside a phase (duration/redis) for 3 of 30 users in the back phase: up to 2.1s passed between one of their answers and the next",
 			},
 		},
 		{
