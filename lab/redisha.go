@@ -241,6 +241,26 @@ func (h *RedisHA) Primary(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("redis ha: no sentinel answers: %w", last)
 }
 
+// KillPrimary kills (SIGKILL) the process that the Sentinels report as the
+// primary, and returns its address. The Sentinels then promote the other
+// server; a second kill leaves no server to promote.
+func (h *RedisHA) KillPrimary(ctx context.Context) (string, error) {
+	addr, err := h.Primary(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range h.procs {
+		if p.Addr == addr && !strings.HasPrefix(p.Role, "sentinel") {
+			if err := p.proc.Kill(); err != nil {
+				return "", fmt.Errorf("redis ha: kill the primary %s: %w", addr, err)
+			}
+			<-p.done
+			return addr, nil
+		}
+	}
+	return "", fmt.Errorf("redis ha: the Sentinels report the primary at %s, which is none of its servers", addr)
+}
+
 // Describe is what the demo prints of h: the URL and every process, with
 // how to kill the primary.
 func (h *RedisHA) Describe() string {

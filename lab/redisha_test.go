@@ -168,3 +168,65 @@ func TestDemoRedisHANeedsRedisServer(t *testing.T) {
 		t.Errorf("demo -redis ha without redis-server: %v\n%s\nwant a message naming redis-server and how to install it", err, out)
 	}
 }
+
+// TestRedisHAKillPrimary: StartRedisHA's servers fail over. A key written
+// through a client of URL (go-redis's failover client, as the instances
+// use) is still there after KillPrimary, read and written through the same
+// client once the Sentinels report the other server as primary.
+func TestRedisHAKillPrimary(t *testing.T) {
+	requireRedisServer(t)
+	ctx := t.Context()
+	h, err := StartRedisHA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if got := len(h.Processes()); got != 5 {
+		t.Fatalf("%d processes, want 5: a primary, a replica, three Sentinels", got)
+	}
+	opt, err := redis.ParseFailoverURL(strings.Replace(h.URL(), "redis+sentinel://", "redis://", 1))
+	if err != nil {
+		t.Fatalf("URL %s: %v", h.URL(), err)
+	}
+	c := redis.NewFailoverClient(opt)
+	defer c.Close()
+	if err := c.Set(ctx, "k", "before", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := h.Primary(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitReplicated(t, first)
+	killed, err := h.KillPrimary(ctx)
+	if err != nil || killed != first {
+		t.Fatalf("KillPrimary: %q, %v; want %s", killed, err, first)
+	}
+	deadline := time.Now().Add(haSwitchBound)
+	for {
+		addr, err := h.Primary(ctx)
+		if err == nil && addr != first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Sentinels still report %q (%v) %v after the kill of %s", addr, err, haSwitchBound, first)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for {
+		v, err := c.Get(ctx, "k").Result()
+		if err == nil {
+			if v != "before" {
+				t.Fatalf("after the failover: k = %q, want before", v)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the failover: GET k: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := c.Set(ctx, "k", "after", 0).Err(); err != nil {
+		t.Errorf("a write after the failover: %v", err)
+	}
+}
