@@ -90,10 +90,12 @@ var _ backend = (*redisBackend)(nil)
 
 // writeScriptSrc sets the record if the stored version is still the expected
 // one (0: no key), or whatever is stored when the expected version is "*"
-// (Config.LastWriterWins). Returns 1 when written, 0 when not. The GET
-// after the SET is for the cache's connection (trackconn.go): a key it
-// wrote stays tracked, so that Redis tells it when another changes it.
-// KEYS[1] key; ARGV[1] expected version; ARGV[2] record; ARGV[3] TTL (ms).
+// (Config.LastWriterWins). Returns 1 when written, 0 when not. With
+// ARGV[4] "track" (the cache's connection, trackconn.go), it reads the key
+// again after setting it, so that the key stays tracked and Redis tells
+// that connection when another changes it.
+// KEYS[1] key; ARGV[1] expected version; ARGV[2] record; ARGV[3] TTL (ms);
+// ARGV[4] "track" or "".
 const writeScriptSrc = `
 if ARGV[1] ~= '*' then
 	local cur = redis.call('GET', KEYS[1])
@@ -102,7 +104,7 @@ if ARGV[1] ~= '*' then
 	if have ~= ARGV[1] then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-redis.call('GET', KEYS[1])
+if ARGV[4] == 'track' then redis.call('GET', KEYS[1]) end
 return 1
 `
 
@@ -217,13 +219,13 @@ func (b *redisBackend) put(ctx context.Context, key, expect string, rec []byte, 
 			} else {
 				b.tc.cache.drop(key)
 			}
-		}, b.writeScript, writeScriptSrc, key, expect, string(rec), ms)
+		}, b.writeScript, writeScriptSrc, key, expect, string(rec), ms, "track")
 		if !errors.Is(err, errConnDown) {
 			n, _ := v.(int64)
 			return n == 1, err
 		}
 	}
-	n, err := b.writeScript.Run(ctx, b.client, []string{key}, expect, rec, ms).Int()
+	n, err := b.writeScript.Run(ctx, b.client, []string{key}, expect, rec, ms, "").Int()
 	return n == 1, err
 }
 
