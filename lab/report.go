@@ -174,10 +174,10 @@ func storeTitle(store string) string {
 	switch store {
 	case "redis":
 		return "Redis"
-	case "cookie":
-		return "Cookie"
+	case "":
+		return ""
 	}
-	return store
+	return strings.ToUpper(store[:1]) + store[1:]
 }
 
 // storeWhy says why a store keeps users logged in whatever the instance.
