@@ -244,10 +244,13 @@ func startReference(t testing.TB, target *url.URL) string {
 func startEngine(t testing.TB, engine string, target *url.URL) string {
 	t.Helper()
 	cfg := Config{
-		Targets:         []Target{{Name: "raw", URL: target}},
-		HealthInterval:  time.Minute,
-		HealthTimeout:   time.Second,
-		ShutdownTimeout: time.Second,
+		Targets:        []Target{{Name: "raw", URL: target}},
+		HealthInterval: time.Minute,
+		HealthTimeout:  time.Second,
+		// The suite is not about graceful shutdown (drain_test.go and
+		// the front end's tests are): a short one keeps FuzzConformance's
+		// inputs, which each start and stop three proxies, quick.
+		ShutdownTimeout: 10 * time.Millisecond,
 	}
 	cfg.Engine = engine
 	b, err := New(cfg)
