@@ -221,6 +221,12 @@ func (s tableScenario) scenario() Scenario {
 		}
 		t := s.table(cfg, rows)
 		t.Rows = rows
+		if t.Rows == nil { // JSON: [] rather than null
+			t.Rows = []Row{}
+		}
+		if t.Findings == nil {
+			t.Findings = []string{}
+		}
 		t.Elapsed = Duration(time.Since(start).Round(time.Millisecond))
 		return t, nil
 	}}
