@@ -110,18 +110,14 @@
     card.root.classList.toggle('down', card.root.classList.contains('down') || !up);
     card.proc.replaceChildren('process ', el('b', '', inst.state), ` · pid ${inst.pid}`);
     if (inst.state === 'exited' && inst.exit) card.proc.append(` · ${inst.exit}`);
-    if (inst.cache && up) {
+    if (inst.cache && up && inst.cache.hits + inst.cache.misses > 0) {
       // The instance's session cache (-redis-cache): the share of loads it
-      // answered without asking Redis, since it started.
+      // answered without asking Redis, since it started. Nothing when it
+      // cannot serve (the embedded Redis has no CLIENT TRACKING).
       const c = inst.cache;
-      const shown = c.hits + c.misses > 0
-        ? el('b', '', `${Math.round(c.hit_ratio * 100)}%`) : el('b', '', 'off');
-      const tip = c.hits + c.misses > 0
-        ? `${c.hits} loads answered from this instance's cache, ${c.misses} from Redis`
-        : 'the cache cannot serve (no CLIENT TRACKING on this Redis): every load asks Redis';
       const span = el('span', '', ' · cache hits ');
-      span.title = tip;
-      span.append(shown);
+      span.title = `${c.hits} loads answered from this instance's cache, ${c.misses} from Redis`;
+      span.append(el('b', '', `${Math.round(c.hit_ratio * 100)}%`));
       card.proc.append(span);
     }
     if (!kill.disabled) {
