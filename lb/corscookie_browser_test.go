@@ -1,25 +1,18 @@
 package lb
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-
-	"stickylab/internal/testenv"
 )
 
 // TestCORSCookiesCrossSiteInChromium shows, in a real browser, why ALB sets
@@ -30,10 +23,8 @@ import (
 // keep every call on one group and one target (a 50/50 forward over three
 // targets would otherwise move it).
 func TestCORSCookiesCrossSiteInChromium(t *testing.T) {
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		testenv.Missing(t, "chromium", "the cross-site cookie test drives Debian's chromium (apt-get install chromium)")
-	}
+	tab, cancelTab := chromium(t)
+	defer cancelTab()
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "<!doctype html><title>another site</title>")
 	}))
@@ -70,33 +61,6 @@ target_groups:
 `, bs, Config{})
 	lbURL := "https://localhost:" + r.url[strings.LastIndex(r.url, ":")+1:] + "/"
 
-	// Chromium blocks third-party cookies by its profile's preference
-	// (the blocked reason is UserPreferences); Chrome allows them unless
-	// the user turns them off. The lesson is the SameSite rule, so the
-	// profile allows them as Chrome's default does (cookie_controls_mode 0).
-	profile := t.TempDir()
-	os.MkdirAll(filepath.Join(profile, "Default"), 0o700)
-	if err := os.WriteFile(filepath.Join(profile, "Default", "Preferences"), []byte(`{"profile":{"cookie_controls_mode":0,"block_third_party_cookies":false}}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("ignore-certificate-errors", true), // the listener's self-signed certificate
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.UserDataDir(profile),
-	)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(alloc)
-	defer cancelTab()
-	tab, cancelTimeout := context.WithTimeout(tab, 60*time.Second)
-	defer cancelTimeout()
-	// Chromium builds may block third-party cookies by default; Chrome
-	// allows them unless the user turns them off. The lesson is the
-	// SameSite rule, so the test allows them as Chrome does.
-	if _, err := chromedp.Call(tab, network.SetCookieControls, network.SetCookieControlsParams{EnableThirdPartyCookieRestriction: false}); err != nil {
-		t.Fatalf("chromium: allow third-party cookies: %v", err)
-	}
 	// Why Chromium refused cookies, by name, from the responses' extra info.
 	var mu sync.Mutex // guards blocked
 	blocked := map[string][]network.SetCookieBlockedReason{}

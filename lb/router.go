@@ -100,6 +100,14 @@ func NewRouter(file *listener.Config, base Config) (*Router, error) {
 			// The first-round admin routes and the dashboard are the
 			// primary group's.
 			cfg.AdminRoutes, cfg.DashboardScript = nil, ""
+		} else {
+			// Its dashboard shows the rules and groups too (an extension,
+			// before the host's own).
+			groupsJS, err := webFS.ReadFile("web/groups.js")
+			if err != nil {
+				return nil, fmt.Errorf("dashboard: %w", err)
+			}
+			cfg.DashboardScript = string(groupsJS) + "\n" + cfg.DashboardScript
 		}
 		sh := *rt.shared
 		sh.group = tg.Name

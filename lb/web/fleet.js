@@ -124,6 +124,7 @@ function render() {
     t.root.dataset.state = s.state;
     t.pill.textContent = s.state;
     t.pill.dataset.state = s.state;
+    t.pill.title = s.reason_code || ''; // ALB's reason code when not healthy
     t.rpsNum.textContent = t.rate < 10 ? t.rate.toFixed(1) : fmt.format(Math.round(t.rate));
     t.inflight.textContent = fmt.format(s.in_flight);
     t.requests.textContent = fmt.format(s.requests);
