@@ -163,13 +163,16 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		}
 		return errors.Join(fmt.Errorf("demo: %w", err), serr)
 	}
+	// Before the banner: a client that reads it may act at once, and what it
+	// does is news (instance changes wait in the narrator's channel, so no
+	// line comes in the middle of the banner).
+	n.start()
 	writeBanner(cfg.Out, banner{
 		proxy: proxyLn.Addr().String(), admin: adminLn.Addr().String(),
 		redis: redisURL, embedded: embedded != nil,
 		stickiness: stickinessOf(bal), routing: routing, lb: bcfg, instances: fleet.Instances(), store: fleet.Store(),
 		lwwNote: cfg.LastWriterWins,
 	})
-	n.start()
 
 	// The story goes on until ctx is done; instance changes arrive through
 	// the narrator's own channel, balancer events through events.
