@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -100,7 +99,10 @@ func TestDemoRedisHAFailover(t *testing.T) {
 	// not what this test is about).
 	awaitReplicated(t, primaryAddr)
 
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	// SIGKILL (TerminateProcess on Windows): os.Process.Kill builds everywhere.
+	if p, err := os.FindProcess(pid); err != nil {
+		t.Fatal(err)
+	} else if err := p.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
