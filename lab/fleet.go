@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -204,14 +203,14 @@ func (f *Fleet) Kill(name string) (Instance, error) {
 	}
 	in.ops.Lock()
 	defer in.ops.Unlock()
-	done, err := in.signal(syscall.SIGKILL, false)
+	done, err := in.end(true, false)
 	if err != nil {
 		return in.snapshot(), fmt.Errorf("kill %s: %w", name, err)
 	}
 	if done == nil {
 		return in.snapshot(), fmt.Errorf("kill %s: %w", name, ErrNotRunning)
 	}
-	<-done // SIGKILL cannot be caught; Wait's WaitDelay bounds the rest
+	<-done // SIGKILL (TerminateProcess) cannot be caught; Wait's WaitDelay bounds the rest
 	return in.snapshot(), nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -18,7 +17,7 @@ type State string
 const (
 	StateStarting State = "starting" // started, not yet answering /healthz
 	StateRunning  State = "running"  // answering /healthz
-	StateKilled   State = "killed"   // ended by SIGKILL: Fleet.Kill, or kill -9 from a terminal
+	StateKilled   State = "killed"   // ended by SIGKILL: Fleet.Kill, or kill -9 from a terminal (Fleet.Kill alone on Windows)
 	StateExited   State = "exited"   // ended on its own or by another signal
 	StateStopped  State = "stopped"  // ended by Fleet.Stop or before a restart
 )
@@ -66,6 +65,7 @@ type instance struct {
 	since    time.Time
 	done     chan struct{} // closed once the current process has been waited for
 	stopping bool          // the current process is being ended by stop
+	killing  bool          // the current process has been killed by the lab
 }
 
 func (in *instance) snapshot() Instance {
@@ -94,30 +94,38 @@ func (in *instance) ended(cmd *exec.Cmd) Instance {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	state := StateExited
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {
 	case in.stopping:
 		state = StateStopped
-	case ws.Signaled() && ws.Signal() == syscall.SIGKILL:
+	case killed(cmd.ProcessState, in.killing):
 		state = StateKilled
 	}
-	in.state, in.since, in.exit, in.stopping = state, time.Now(), cmd.ProcessState.String(), false
+	in.state, in.since, in.exit = state, time.Now(), cmd.ProcessState.String()
+	in.stopping, in.killing = false, false
 	return in.snapshotLocked()
 }
 
-// signal sends sig to the current process if it has not ended, and returns
-// the channel closed when it has been waited for (nil when there is no
-// process).
-func (in *instance) signal(sig syscall.Signal, stopping bool) (<-chan struct{}, error) {
+// end kills the current process if it has not ended (SIGKILL,
+// TerminateProcess on Windows), or asks it to shut down when !kill (SIGTERM,
+// interrupt), and returns the channel closed when it has been waited for
+// (nil when there is no process).
+func (in *instance) end(kill, stopping bool) (<-chan struct{}, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.cmd == nil || in.done == nil || !(in.state == StateStarting || in.state == StateRunning) {
 		return nil, nil
 	}
 	in.stopping = in.stopping || stopping
+	var err error
+	if kill {
+		in.killing = true
+		err = in.cmd.Process.Kill()
+	} else {
+		err = interrupt(in.cmd.Process)
+	}
 	// ErrProcessDone: the process ended and Wait returned, but the waiter
 	// has not recorded it yet; done will close in a moment.
-	if err := in.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return in.done, err
 	}
 	return in.done, nil

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -41,7 +40,7 @@ func (f *Fleet) start(ctx context.Context, in *instance) error {
 	in.mu.Unlock()
 	go f.wait(in, cmd, done)
 	if err := f.awaitReady(ctx, in, done); err != nil {
-		if d, _ := in.signal(syscall.SIGKILL, true); d != nil {
+		if d, _ := in.end(true, true); d != nil {
 			<-d
 		}
 		return fmt.Errorf("start %s: %w (last output: %s)", in.name, err, out.lastLines())
@@ -65,21 +64,24 @@ func (f *Fleet) changed(s Instance) {
 	}
 }
 
-// stop ends in's process if it has one: SIGTERM, then SIGKILL after
-// StopTimeout; in.ops is held.
+// stop ends in's process if it has one: SIGTERM (Ctrl-Break on Windows),
+// then SIGKILL (TerminateProcess) after StopTimeout, or at once when the
+// first could not be sent; in.ops is held.
 func (f *Fleet) stop(in *instance) error {
-	done, err := in.signal(syscall.SIGTERM, true)
+	done, err := in.end(false, true)
 	if done == nil {
 		return err
 	}
-	t := time.NewTimer(f.cfg.StopTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-t.C:
+	if err == nil {
+		t := time.NewTimer(f.cfg.StopTimeout)
+		defer t.Stop()
+		select {
+		case <-done:
+			return nil
+		case <-t.C:
+		}
 	}
-	if _, err := in.signal(syscall.SIGKILL, true); err != nil {
+	if _, err := in.end(true, true); err != nil {
 		return fmt.Errorf("stop %s: %w", in.name, err)
 	}
 	<-done
@@ -116,7 +118,7 @@ func (f *Fleet) awaitReady(ctx context.Context, in *instance, exited <-chan stru
 }
 
 // ParentPIDEnv names the variable through which the lab gives an instance
-// its PID on systems without Pdeathsig (all but Linux): "stickylab app"
+// its PID on Unix systems without Pdeathsig (macOS, the BSDs): "stickylab app"
 // exits once its parent is no longer that process, rather than live on as an
 // orphan of a lab killed with SIGKILL. It is not a flag.
 const ParentPIDEnv = "STICKYLAB_PARENT_PID"

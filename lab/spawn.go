@@ -2,6 +2,7 @@ package lab
 
 import (
 	"errors"
+	"fmt"
 	"os/exec"
 	"runtime"
 )
@@ -15,10 +16,12 @@ import (
 // runtime ends a thread whenever a goroutine locked to it returns. Forking
 // from one locked goroutine that stays alive until the fleet stops makes "the
 // parent died" mean what it says. Elsewhere there is no Pdeathsig, and the
-// thread does no harm.
+// thread does no harm. On Windows the spawner also owns the job object that
+// every child joins before it runs (job_windows.go).
 type spawner struct {
 	reqs chan spawnRequest
 	done chan struct{}
+	job  *job // made by the first launch, owned by loop's goroutine
 }
 
 type spawnRequest struct {
@@ -44,11 +47,36 @@ func (s *spawner) loop() {
 	for {
 		select {
 		case r := <-s.reqs:
-			r.err <- r.cmd.Start()
+			r.err <- s.launch(r.cmd)
 		case <-s.done:
+			if s.job != nil {
+				s.job.close()
+			}
 			return
 		}
 	}
+}
+
+// launch starts cmd and puts it in the job, made at the first launch; a
+// child the job refuses is killed and waited for. It runs on the spawner's
+// goroutine alone, which owns job.
+func (s *spawner) launch(cmd *exec.Cmd) error {
+	if s.job == nil {
+		j, err := newJob()
+		if err != nil {
+			return fmt.Errorf("spawn: %w", err)
+		}
+		s.job = j
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	if err := s.job.adopt(cmd.Process); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return err
+	}
+	return nil
 }
 
 // start runs cmd.Start on the spawner's thread.
@@ -62,6 +90,7 @@ func (s *spawner) start(cmd *exec.Cmd) error {
 	}
 }
 
-// close ends the spawner's goroutine and gives its thread back. Call it
-// once, after every child has been waited for.
+// close ends the spawner's goroutine and gives its thread back, and closes
+// the job on Windows (any child still in it is terminated). Call it once,
+// after every child has been waited for.
 func (s *spawner) close() { close(s.done) }

@@ -32,6 +32,14 @@ fi
 echo "== go vet"
 go vet ./...
 
+# go run . is for Linux, macOS and Windows learners alike: every package,
+# tests included, must build and vet on each (built here, not run).
+for target in linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
+	echo "== go build and go vet for $target"
+	GOOS=${target%/*} GOARCH=${target#*/} go build ./...
+	GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
+done
+
 echo "== go test -race (STICKYLAB_REQUIRE=$STICKYLAB_REQUIRE)"
 go test -race -count=1 -timeout 20m ./...
 

@@ -6,6 +6,7 @@ package redistest
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -147,17 +147,27 @@ func (s *Server) dialable() bool {
 	return true
 }
 
+// errNoFreeze: Windows has no SIGSTOP, so Stop cannot freeze a
+// redis-server there (freeze_windows.go).
+var errNoFreeze = errors.New("freezing a process needs SIGSTOP, which Windows has not")
+
 // Stop freezes the server with SIGSTOP: connections stay open but nothing
-// answers, the way a hung or partitioned Redis behaves.
-func (s *Server) Stop() { s.signal(syscall.SIGSTOP) }
+// answers, the way a hung or partitioned Redis behaves. Unix only: on
+// Windows the test ends as for a missing redis-server.
+func (s *Server) Stop() {
+	s.t.Helper()
+	if err := freeze(s.cmd.Process); errors.Is(err, errNoFreeze) {
+		testenv.Missing(s.t, "redis", err.Error())
+	} else if err != nil {
+		s.t.Fatalf("redistest: freeze: %v", err)
+	}
+}
 
 // Continue resumes a server frozen by Stop.
-func (s *Server) Continue() { s.signal(syscall.SIGCONT) }
-
-func (s *Server) signal(sig syscall.Signal) {
+func (s *Server) Continue() {
 	s.t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.t.Fatalf("redistest: signal %v: %v", sig, err)
+	if err := thaw(s.cmd.Process); err != nil {
+		s.t.Fatalf("redistest: thaw: %v", err)
 	}
 }
 
@@ -166,7 +176,7 @@ func (s *Server) Kill() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	s.cmd.Process.Signal(syscall.SIGCONT)
+	thaw(s.cmd.Process)
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 	s.cmd = nil
