@@ -154,7 +154,7 @@ func concurrentFindings(rows []Row) []string {
 		out = append(out, s+".")
 	}
 	if len(lossy) > 0 && len(safe) > 0 {
-		out = append(out, fmt.Sprintf("Items were lost with %s, and none with %s: an answered addition stays in the cart only where a write cannot overwrite a change it did not read.",
+		out = append(out, fmt.Sprintf("Items were lost with %s and none with %s: an answered addition stays in the cart only where a write cannot overwrite a change it did not read.",
 			listAnd(lossy), listAnd(safe)))
 	}
 	return out

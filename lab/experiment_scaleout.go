@@ -129,8 +129,8 @@ func requestCounts(b *lb.Balancer) map[string]uint64 {
 func scaleOutFindings(rows []Row, users, newcomers int) []string {
 	var out []string
 	for _, r := range rows {
-		s := fmt.Sprintf("With stickiness %s the new instance got %d of the %d users already there and %d of the %d newcomers, %v%% of the requests (a fair share is %v%%)",
-			r.Sticky, int(r.M(mStayersNew)), users, int(r.M(mNewcomersNew)), newcomers, r.M(mNewShare), r.M(mFairShare))
+		s := fmt.Sprintf("With stickiness %s the new instance got %d of the %s already there and %d of the %s, %v%% of the requests (a fair share is %v%%)",
+			r.Sticky, int(r.M(mStayersNew)), usersCount(users), int(r.M(mNewcomersNew)), plural(newcomers, "1 newcomer", fmt.Sprintf("%d newcomers", newcomers)), r.M(mNewShare), r.M(mFairShare))
 		switch ratio := r.M(mMaxOverMin); {
 		case ratio == 0:
 			s += "; one instance got no request at all."

@@ -101,3 +101,33 @@ func TestTableOutput(t *testing.T) {
 		t.Errorf("JSON: got %+v", got)
 	}
 }
+
+// Every table scenario's findings with counts of one: no "1 users", "1
+// items", "1 requests", "1 times" or "1 newcomers".
+func TestFindingsSingular(t *testing.T) {
+	one := func(sticky, store, variant string, m map[string]float64) Row {
+		return Row{Sticky: sticky, Store: store, Variant: variant, LoggedOut: 1, Failed: 1, Requests: 1, Measures: m}
+	}
+	var all []string
+	all = append(all, statelessFindings([]Row{
+		one("duration", "memory", "", map[string]float64{mCartKept: 1, mRefusedAt: 2, mCopiesValid: 1, mCookieBytes: 1}),
+	}, 1)...)
+	all = append(all, concurrentFindings([]Row{
+		one("none", "redis", casOff, map[string]float64{mItemsAdded: 1, mItemsLost: 1, mUsersLost: 1}),
+		one("none", "redis", casOn, map[string]float64{mItemsAdded: 1}),
+	})...)
+	all = append(all, migrateFindings([]Row{one("duration", "memory→redis", switchRestart, map[string]float64{mOutAtSwitch: 1, mOutAfterKill: 1})}, 1)...)
+	all = append(all, rollingFindings([]Row{one("duration", "memory", "", map[string]float64{mLogouts: 1})}, 1, 2)...)
+	all = append(all, scaleOutFindings([]Row{one("duration", "redis", "", map[string]float64{mStayersNew: 1, mNewcomersNew: 1})}, 1, 1)...)
+	text := strings.Join(all, "\n")
+	for _, bad := range []string{"1 users", "1 items", "1 requests", "1 times", "1 newcomers", "1 of 1 users", " was;", " were;"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("findings say %q:\n%s", bad, text)
+		}
+	}
+	for _, want := range []string{"1 of 1 user", "1 item", "1 request failed", "once in all", "1 newcomer"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("findings lack %q:\n%s", want, text)
+		}
+	}
+}

@@ -270,14 +270,13 @@ func withStickiness(modes []string) string {
 }
 
 // ofUsersNoVerb says "3 of 30 users" (or "1 of 30 users").
-func ofUsersNoVerb(n, total int) string { return fmt.Sprintf("%d of %d users", n, total) }
+func ofUsersNoVerb(n, total int) string {
+	return fmt.Sprintf("%d of %d %s", n, total, plural(total, "user", "users"))
+}
 
 // ofUsers says "3 of 30 users were", or "1 of 30 users was".
 func ofUsers(n, total int) string {
-	if n == 1 {
-		return fmt.Sprintf("1 of %d users was", total)
-	}
-	return fmt.Sprintf("%d of %d users were", n, total)
+	return ofUsersNoVerb(n, total) + " " + plural(n, "was", "were")
 }
 
 // cellFailures adds up why requests failed, over every cell and phase.
