@@ -44,7 +44,11 @@ import (
 
 // ReverseProxy is an httputil.ReverseProxy with the direct path for a
 // Server's plain requests. Its Proxy needs Rewrite and Transport; see the
-// contract above.
+// contract above. On the direct path the target's 1xx responses reach the
+// client through the Options of the connection being served: the
+// Transport passes OptionsFor(w) of the request's ResponseWriter to
+// Client.Do (lb keeps w in its per-request state; TestDirectMatchesReverseProxy
+// keeps it in the context). A Transport that does not drops them.
 type ReverseProxy struct {
 	Proxy *httputil.ReverseProxy // its hooks, and every request the direct path does not take
 
