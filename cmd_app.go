@@ -213,8 +213,8 @@ func sessionKeys(s string, log *slog.Logger) ([][]byte, error) {
 }
 
 // watchParent returns ctx, also cancelled once the process whose PID is in
-// lab.ParentPIDEnv is no longer this one's parent. The lab sets it where
-// there is no Pdeathsig (all but Linux), so that an instance does not outlive
+// lab.ParentPIDEnv is no longer this one's parent. The lab sets it on Unix
+// systems without Pdeathsig (macOS, the BSDs), so that an instance does not outlive
 // a lab killed with SIGKILL: an orphan gets a new parent, which polling
 // Getppid notices portably. Unset: ctx as it is.
 func watchParent(ctx context.Context, log *slog.Logger) (context.Context, context.CancelFunc, error) {
