@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -59,7 +60,7 @@ func runLocality(ctx context.Context, cfg ExperimentConfig) (Outcome, error) {
 	start := time.Now()
 	redisURL := cfg.RedisURL
 	var warnings []string
-	if redisURL == "" && len(rows) > 0 {
+	if redisURL == "" && slices.ContainsFunc(rows, func(r Row) bool { return r.Store == "redis" }) {
 		// The embedded Redis has no CLIENT TRACKING, so the cache would
 		// turn itself off: the cache's rows need a real redis-server.
 		srv, err := startRedisServer(ctx)
@@ -162,12 +163,12 @@ func runLocalityRow(ctx context.Context, cfg ExperimentConfig, row *Row, answers
 		answered += t.answered
 	}
 	d := after.Sub(stats)
-	row.set(colRequestsPerSecond, float64(int(float64(answered)/elapsed.Seconds())))
+	row.set(colRequestsPerSecond, math.Round(float64(answered)/elapsed.Seconds()))
 	if requests > 0 {
-		row.set(colRoundTrips, float64(int(d.RoundTrips/float64(requests)*100))/100)
+		row.set(colRoundTrips, math.Round(d.RoundTrips/float64(requests)*100)/100)
 	}
 	if ratio := d.HitRatio(); ratio >= 0 {
-		row.set(colHitRatio, float64(int(ratio*1000))/10)
+		row.set(colHitRatio, math.Round(ratio*1000)/10)
 	}
 	return nil
 }
