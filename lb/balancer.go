@@ -242,6 +242,9 @@ func (b *Balancer) finish(ex *exchange, r *http.Request) {
 		b.metrics.nonSticky.Inc()
 	}
 	if t := ex.target; t != nil {
+		if b.cfg.AnomalyMitigation {
+			t.anomaly.record(ex.start, failedAnswer(ex))
+		}
 		t.requests.Add(1)
 		t.m.requests.Inc()
 		if ex.fromTgt {

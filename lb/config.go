@@ -107,6 +107,12 @@ type Config struct {
 	// unhealthy, 1 to 10, default 2.
 	UnhealthyThreshold int
 
+	// AnomalyMitigation is ALB's anomaly mitigation of weighted_random
+	// (anomaly.go): a target whose share of failed answers stands out gets
+	// little traffic. Only with WeightedRandom; default false. Slow start
+	// does not apply while it is on.
+	AnomalyMitigation bool
+
 	// SlowStart is ALB's slow start: a target that becomes healthy while
 	// another healthy target is not in slow start gets a linearly rising
 	// share of new requests for this long (slowstart.go). 0 (default) is
@@ -307,6 +313,9 @@ func (cfg Config) validateSettings() error {
 	}
 	if cfg.UnhealthyThreshold < 1 || cfg.UnhealthyThreshold > 10 {
 		return fieldErr("UnhealthyThreshold", fmt.Sprint(cfg.UnhealthyThreshold), "must be from 1 to 10")
+	}
+	if cfg.AnomalyMitigation && cfg.Algorithm != WeightedRandom {
+		return fieldErr("AnomalyMitigation", "true", "only with %s", WeightedRandom)
 	}
 	if cfg.SlowStart < 0 || cfg.SlowStart > 15*time.Minute {
 		return fieldErr("SlowStart", duration.Short(cfg.SlowStart), "must be from 0 (off) to 15m")

@@ -145,17 +145,11 @@ func primaryGroup(file *listener.Config) string {
 	return file.TargetGroups[0].Name
 }
 
-// checkServed refuses what the file may say and the Router does not do yet,
-// rather than ignoring it.
+// checkServed refuses a file the Router cannot serve: one without a
+// target group.
 func checkServed(file *listener.Config) error {
 	if len(file.TargetGroups) == 0 {
 		return fieldErr("Config", "target_groups", "at least one target group is required")
-	}
-	for _, tg := range file.TargetGroups {
-		switch {
-		case tg.AnomalyMitigation:
-			return fieldErr("Config", "target group "+tg.Name+": anomaly_mitigation", "anomaly mitigation is not served yet; leave it out or false")
-		}
 	}
 	return nil
 }
@@ -224,6 +218,7 @@ func groupConfig(base Config, tg *listener.TargetGroup) Config {
 	cfg.HealthPath, cfg.HealthInterval, cfg.HealthTimeout = hc.Path, hc.Interval, hc.Timeout
 	cfg.HealthyThreshold, cfg.UnhealthyThreshold, cfg.HealthMatcher = hc.HealthyThreshold, hc.UnhealthyThreshold, hc.Matcher
 	cfg.SlowStart = tg.SlowStart
+	cfg.AnomalyMitigation = tg.AnomalyMitigation
 	cfg.MinHealthyTargets = tg.UnhealthyStateRouting.MinimumHealthyTargetsCount
 	cfg.MinHealthyPercent = tg.UnhealthyStateRouting.MinimumHealthyTargetsPercentage
 	cfg.DeregistrationDelay = tg.DeregistrationDelay

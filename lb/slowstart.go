@@ -1,9 +1,6 @@
 package lb
 
-import (
-	"math/rand/v2"
-	"time"
-)
+import "time"
 
 // Slow start (ALB's slow_start.duration_seconds): a target that becomes
 // healthy while another healthy target is not in slow start gets a share
@@ -54,9 +51,12 @@ func (p *pool) inSlowStart(t *target, now time.Time) bool { return p.slowWeight(
 
 // pick returns the target of a request that stickiness does not bind: the
 // algorithm's choice, or while a candidate is in slow start, a weighted
-// random one.
+// random one, or with anomaly mitigation, anomaly.go's.
 func (b *Balancer) pick(candidates []*target) *target {
 	p := b.pool
+	if b.cfg.AnomalyMitigation {
+		return pickMitigated(candidates, time.Now())
+	}
 	if p.slowStart <= 0 {
 		return b.sel.pick(candidates)
 	}
@@ -73,12 +73,5 @@ func (b *Balancer) pick(candidates []*target) *target {
 	if !ramping {
 		return b.sel.pick(candidates)
 	}
-	r := rand.Float64() * total
-	for i, x := range w {
-		if r < x {
-			return candidates[i]
-		}
-		r -= x
-	}
-	return candidates[len(candidates)-1]
+	return pickWeighted(candidates, w, total)
 }

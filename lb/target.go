@@ -75,6 +75,10 @@ type target struct {
 	// registered again; guarded by pool.mu.
 	drainGen int
 
+	// anomaly follows t's failed answers for anomaly mitigation
+	// (anomaly.go); used only when it is on.
+	anomaly anomalyStats
+
 	// slowSince is when t entered slow start (unix nanoseconds), 0 when
 	// it is not in it (slowstart.go).
 	slowSince atomic.Int64
