@@ -110,3 +110,26 @@ func TestMetricsCountErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsCountTouchesAndRoundTrips: on Redis without a cache, a load is
+// one round trip, a change one more, and a load with less than the idle
+// timeout left one more for its touch, counted as such.
+func TestMetricsCountTouchesAndRoundTrips(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newMiniredisEnv(t, Config{IdleTimeout: time.Hour, Metrics: NewMetrics(reg)})
+	c, _ := stored(t, e.store, map[string]any{"n": 1}) // 1: the write
+	sess := load(t, e.store, c)                         // 2: a GET
+	sess.Values["n"] = 2
+	mustSave(t, e.store, sess) // 3: the write
+	e.advance(10 * time.Minute)
+	load(t, e.store, c) // 4: a GET, 5: the touch (56 minutes left, under the hour)
+	got := gathered(t, reg)
+	for series, want := range map[string]float64{
+		`round_trips_total{store="redis"}`: 5,
+		`touches_total{store="redis"}`:     1,
+	} {
+		if got[series] != want {
+			t.Errorf("%s: got %v, want %v", series, got[series], want)
+		}
+	}
+}
