@@ -118,7 +118,7 @@ func TestMetricsCountTouchesAndRoundTrips(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	e := newMiniredisEnv(t, Config{IdleTimeout: time.Hour, Metrics: NewMetrics(reg)})
 	c, _ := stored(t, e.store, map[string]any{"n": 1}) // 1: the write
-	sess := load(t, e.store, c)                         // 2: a GET
+	sess := load(t, e.store, c)                        // 2: a GET
 	sess.Values["n"] = 2
 	mustSave(t, e.store, sess) // 3: the write
 	e.advance(10 * time.Minute)
