@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"stickylab/lb/internal/neterr"
 )
 
 // failoverTransport is the proxy's transport: it sends the request to the
@@ -38,7 +40,7 @@ func classify(err error) failure {
 	if errors.Is(err, errEarlyAnswer) {
 		return failedOther // the target got the request: a malformed answer, 502 as on ALB
 	}
-	if connectFailed(err) {
+	if neterr.ConnectFailed(err) {
 		// Refused, reset, unreachable or timed out while connecting:
 		// nothing was sent.
 		return failedRefused
@@ -72,7 +74,7 @@ func (f *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	for {
 		kind := classify(err)
 		if kind == failedRefused {
-			f.b.pool.markUnhealthy(ex.target, "passive failover: "+failureReason(err))
+			f.b.pool.markUnhealthy(ex.target, "passive failover: "+neterr.Reason(err))
 		}
 		// Any method may move when the target never saw the request. After
 		// that only idempotent requests without a body may: the target may

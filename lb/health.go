@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"stickylab/lb/internal/neterr"
 )
 
 // runHealthChecks checks every registered target now and then every
@@ -75,7 +77,7 @@ func (b *Balancer) check(ctx context.Context, client *http.Client, t *target) (o
 		if isTimeout(err) {
 			code = ReasonTimeout
 		}
-		return false, "health check: " + failureReason(err), code
+		return false, "health check: " + neterr.Reason(err), code
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	resp.Body.Close()

@@ -1,14 +1,13 @@
 package lb
 
 import (
-	"context"
-	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"sync"
 	"time"
+
+	"stickylab/lb/internal/neterr"
 )
 
 // targetTimeout is how long a target may take to send its response headers
@@ -106,10 +105,7 @@ func (b *Balancer) proxyError(w http.ResponseWriter, r *http.Request, err error)
 	b.answer(w, ex, status)
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-}
+func isTimeout(err error) bool { return neterr.Timeout(err) }
 
 // bufferPool recycles the 32 KiB buffers that copy response bodies.
 type bufferPool struct{ p sync.Pool }
