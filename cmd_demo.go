@@ -43,6 +43,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	migrateFrom := newChoice("", "memory")
 	fs.Var(migrateFrom, "migrate-from", "with -store redis: memory starts the instances with -migrate-from memory (see stickylab app -h); to move a running lab from memory to redis without logging anyone out, use PUT /api/store {\"store\":\"redis\",\"migrate\":true}")
 	cas := boolVar(fs, "cas", true, "the instances' compare-and-set on session writes; false: last writer wins, for the lesson on lost updates only (each instance warns at start)")
+	redisCache := boolVar(fs, "redis-cache", true, "the instances' cache of sessions with a real Redis (see stickylab app -h); false: every load asks Redis")
 	verbose := boolVar(fs, "verbose", false, "also log the instances' output and the balancer's log lines to stderr")
 	setup := newChoice(lab.SetupDefault, lab.Setups...)
 	fs.Var(setup, "setup", "a ready setup: default (one group, the stickiness flags), blog-paths (/api/* and the pages on two target groups of the same instances, app-cookie stickiness in each) or blue-green (two groups behind a weighted forward with group stickiness, shifted with PUT /api/rules/default)")
@@ -90,7 +91,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	err = lab.RunDemo(ctx, lab.DemoConfig{
 		Listen: *listen, Admin: *admin, Instances: instances.value, Store: store.value, RedisURL: *redisURL,
-		LastWriterWins: !*cas, MigrateFrom: migrateFrom.value,
+		LastWriterWins: !*cas, NoRedisCache: !*redisCache, MigrateFrom: migrateFrom.value,
 		Balancer: bcfg, Setup: setup.value, File: file, Out: stdout,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	})

@@ -30,6 +30,9 @@ type DemoConfig struct {
 	// LastWriterWins starts every instance with -cas=false: compare-and-set
 	// off, for the lesson on lost updates only.
 	LastWriterWins bool
+	// NoRedisCache starts every instance with -redis-cache=false: every
+	// load asks Redis, as before the cache.
+	NoRedisCache bool
 	// MigrateFrom, "memory" with the redis store, starts every instance
 	// with -migrate-from memory. Empty: none.
 	MigrateFrom string
@@ -111,6 +114,9 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	var appArgs []string
 	if cfg.LastWriterWins {
 		appArgs = append(appArgs, "-cas=false")
+	}
+	if cfg.NoRedisCache {
+		appArgs = append(appArgs, "-redis-cache=false")
 	}
 	if cfg.MigrateFrom != "" {
 		appArgs = append(appArgs, "-migrate-from", cfg.MigrateFrom)

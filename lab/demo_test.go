@@ -157,13 +157,14 @@ func TestDemoKilledLeavesNoChild(t *testing.T) {
 	awaitGone(t, 10*time.Second, children...)
 }
 
-// TestDemoPassesStoreFlags: -cas=false and -migrate-from reach every
-// instance's command line, and the banner says that compare-and-set is off.
+// TestDemoPassesStoreFlags: -cas=false, -redis-cache=false and
+// -migrate-from reach every instance's command line, and the banner says
+// that compare-and-set is off.
 func TestDemoPassesStoreFlags(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("no /proc to read the instances' command lines")
 	}
-	d := startDemo(t, "-store", "redis", "-migrate-from", "memory", "-cas=false")
+	d := startDemo(t, "-store", "redis", "-migrate-from", "memory", "-cas=false", "-redis-cache=false")
 	if !strings.Contains(d.banner, "compare-and-set off") {
 		t.Errorf("got a banner without %q:\n%s", "compare-and-set off", d.banner)
 	}
@@ -173,7 +174,7 @@ func TestDemoPassesStoreFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
-		for _, want := range [][]string{{"-cas=false"}, {"-migrate-from", "memory"}, {"-store", "redis"}} {
+		for _, want := range [][]string{{"-cas=false"}, {"-redis-cache=false"}, {"-migrate-from", "memory"}, {"-store", "redis"}} {
 			if !containsRun(args, want) {
 				t.Errorf("instance %d: got arguments %q, want %q among them", pid, args, want)
 			}
