@@ -216,7 +216,9 @@ func RunExperiment(ctx context.Context, cfg ExperimentConfig) (*Result, error) {
 const method = "Each user logs in (POST /api/login), then in every phase makes N answered GET /api/session " +
 	"requests through the balancer. A user whose answer is logged_in=false (or another user's session) after " +
 	"having logged in counts once as logged out for that phase and logs in again at once. A request without a " +
-	"2xx answer counts as failed and is retried 50ms later. Spread: the users each instance answered in the phase."
+	"2xx answer counts as failed and is retried 50ms later (failed_by says why). A user done before the others keeps " +
+	"making a request every quarter of the stickiness duration until all are done, and while the killed instance " +
+	"restarts (those requests count in the killed phase). Spread: the users each instance answered in the phase."
 
 // runCell runs the phases of one cell and fills c in.
 func runCell(ctx context.Context, cfg ExperimentConfig, c *Cell) error {
