@@ -132,6 +132,12 @@ func (b *Balancer) getStickiness(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Balancer) putStickiness(w http.ResponseWriter, r *http.Request) {
+	b.putStickinessExcept(w, r, "", "")
+}
+
+// putStickinessExcept is putStickiness refusing the mode refused (when not
+// empty) with 400 and why.
+func (b *Balancer) putStickinessExcept(w http.ResponseWriter, r *http.Request, refused, why string) {
 	var in stickinessJSON
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
 	dec.DisallowUnknownFields()
@@ -157,6 +163,10 @@ func (b *Balancer) putStickiness(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.AppCookie != nil {
 		s.AppCookie = *in.AppCookie
+	}
+	if refused != "" && s.Mode == refused {
+		jsonhttp.Error(w, http.StatusBadRequest, why)
+		return
 	}
 	if err := b.SetStickiness(s); err != nil {
 		var fe *FieldError

@@ -119,3 +119,27 @@ func TestGroupCookieExpires(t *testing.T) {
 	}
 	waitFor(t, "the group cookie to expire and the client to go green", func() bool { return send() == "app-3" })
 }
+
+// TestGroupStickinessAtRunTime: PUT /api/target-groups/{tg}/stickiness
+// changes one group's stickiness; app stickiness is refused on a group of
+// a weighted forward, as ALB refuses it.
+func TestGroupStickinessAtRunTime(t *testing.T) {
+	bs, _ := backends(t, 3)
+	r := serveRouter(t, strings.Replace(blueGreenYAML, "DURATION", "1h", 1), bs, Config{})
+	var st stickinessJSON
+	if code := adminJSON(t, "PUT", r.admin+"/api/target-groups/green/stickiness", `{"mode":"none"}`, &st); code != 200 || *st.Mode != StickyNone {
+		t.Errorf("PUT green none: %d %v, want 200 and none", code, st.Mode)
+	}
+	if got := r.Group("green").Stickiness().Mode; got != StickyNone {
+		t.Errorf("green's stickiness is %s, want none", got)
+	}
+	if got := r.Group("blue").Stickiness().Mode; got != StickyDuration {
+		t.Errorf("blue's stickiness is %s, want duration still", got)
+	}
+	if code := adminJSON(t, "PUT", r.admin+"/api/target-groups/blue/stickiness", `{"mode":"app","app_cookie":"s"}`, nil); code != 400 {
+		t.Errorf("PUT blue app: status %d, want 400 (weighted forward)", code)
+	}
+	if code := adminJSON(t, "GET", r.admin+"/api/target-groups/nope/stickiness", "", nil); code != 404 {
+		t.Errorf("GET an unknown group's stickiness: status %d, want 404", code)
+	}
+}

@@ -26,6 +26,8 @@ const EventRule = "rule"
 //	GET  /api/target-groups                                 {"target_groups": [TargetGroupStatus...]}
 //	POST /api/target-groups/{tg}/targets/{name}/drain       deregister from the group tg: 202, or 404
 //	POST /api/target-groups/{tg}/targets/{name}/register    register again in tg
+//	GET  /api/target-groups/{tg}/stickiness                 the group's stickiness, as GET /api/stickiness
+//	PUT  /api/target-groups/{tg}/stickiness                 change it, as PUT /api/stickiness; app stickiness refused on a group of a weighted forward
 //	GET  /api/rules                                         {"rules": [...], "default_action": {...}}
 //	PUT  /api/rules/{priority}                              {"weights": {"blue": 0, "green": 100}}; priority "default" for the default action
 //
@@ -36,6 +38,8 @@ func (rt *Router) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /api/target-groups", rt.getTargetGroups)
 	mux.HandleFunc("POST /api/target-groups/{tg}/targets/{name}/drain", rt.groupTargetAction((*Balancer).Drain, http.StatusAccepted))
 	mux.HandleFunc("POST /api/target-groups/{tg}/targets/{name}/register", rt.groupTargetAction((*Balancer).Register, http.StatusOK))
+	mux.HandleFunc("GET /api/target-groups/{tg}/stickiness", rt.groupStickiness)
+	mux.HandleFunc("PUT /api/target-groups/{tg}/stickiness", rt.groupStickiness)
 	mux.HandleFunc("GET /api/rules", rt.getRules)
 	mux.HandleFunc("PUT /api/rules/{priority}", rt.putRule)
 	// Everything else is the primary group's, which guards itself.
@@ -99,6 +103,43 @@ func (rt *Router) groupTargetAction(act func(b *Balancer, name string) (TargetSt
 		}
 		targetAction(func(name string) (TargetStatus, bool) { return act(b, name) }, status)(w, r)
 	}
+}
+
+// groupStickiness serves GET and PUT /api/target-groups/{tg}/stickiness
+// with the group's balancer, as /api/stickiness does for the primary one.
+func (rt *Router) groupStickiness(w http.ResponseWriter, r *http.Request) {
+	tg := r.PathValue("tg")
+	b := rt.groups[tg]
+	if b == nil {
+		jsonhttp.Error(w, http.StatusNotFound, fmt.Sprintf("no target group named %q (see GET /api/target-groups)", tg))
+		return
+	}
+	if r.Method == http.MethodGet {
+		b.getStickiness(w, r)
+		return
+	}
+	if rule := rt.weightedRuleOf(tg); rule != "" {
+		b.putStickinessExcept(w, r, StickyApp, fmt.Sprintf("mode %q: group %s is in the weighted forward of rule %s, and ALB does not support application-based stickiness with weighted target groups", StickyApp, tg, rule))
+		return
+	}
+	b.putStickiness(w, r)
+}
+
+// weightedRuleOf returns the key of a rule whose forward sends to the
+// group tg among others, "" when none does.
+func (rt *Router) weightedRuleOf(tg string) string {
+	l := rt.rules.Load()
+	keys := []string{DefaultRule}
+	for _, r := range l.Rules {
+		keys = append(keys, ruleKey(r.Priority))
+	}
+	for _, k := range keys {
+		if fw := ruleAction(l, k).Forward; fw != nil && len(fw.TargetGroups) > 1 &&
+			slices.ContainsFunc(fw.TargetGroups, func(g listener.WeightedGroup) bool { return g.Name == tg }) {
+			return k
+		}
+	}
+	return ""
 }
 
 // ruleJSON is a rule as GET /api/rules shows it.
