@@ -40,6 +40,7 @@ func Scenarios() []Scenario {
 		migrateScenario(),
 		statelessScenario(),
 		localityScenario(),
+		storeFailoverScenario(),
 	}
 }
 
@@ -49,8 +50,6 @@ func notYet(name string) (why string, ok bool) {
 	switch name {
 	case "path-routing":
 		return "it needs the balancer's target groups (the blog's /api and page routes on two groups), which are not built yet", true
-	case "store-failover":
-		return "it needs Redis with Sentinel in the lab, which is not built yet", true
 	}
 	return "", false
 }

@@ -29,6 +29,13 @@ const (
 	haDownAfter       = time.Second
 	haFailoverTimeout = 10 * time.Second
 	haStartTimeout    = 30 * time.Second
+	// haTiltBound is longer than TILT mode's 30 s.
+	haTiltBound = 45 * time.Second
+	// haSwitchBound bounds the switch after the primary's kill: a second
+	// of silence, the Sentinels' vote and the promotion take a few seconds;
+	// the bound is generous for a busy machine (TILT mode lasts 30 s) and
+	// only decides how long a broken failover takes to be reported.
+	haSwitchBound = 60 * time.Second
 )
 
 // RedisHA is Redis with automatic failover on one machine: a primary, one
@@ -198,6 +205,39 @@ func sentinelReady(ctx context.Context, sentinel, primary string) error {
 	return nil
 }
 
+// awaitSteady waits until every Sentinel knows the primary, the replica
+// and the two others and is out of TILT mode, where a Sentinel acts on
+// nothing for 30 s: it enters it when it was not scheduled for 2 s, as
+// happens on a busy machine. A kill before then measures TILT, not the
+// failover. The wait is bounded by haTiltBound.
+func (h *RedisHA) awaitSteady(ctx context.Context) error {
+	primary, err := h.Primary(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, haTiltBound)
+	defer cancel()
+	for _, s := range h.sentinels {
+		if err := h.await(ctx, "sentinel "+s+" to be out of TILT mode and know the primary, the replica and the other Sentinels", func(ctx context.Context) error {
+			c := redis.NewSentinelClient(&redis.Options{Addr: s, MaxRetries: -1})
+			cmd := redis.NewStringCmd(ctx, "info", "sentinel")
+			c.Process(ctx, cmd)
+			c.Close()
+			info, err := cmd.Result()
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(info, "sentinel_tilt:0") {
+				return errors.New("in TILT mode")
+			}
+			return sentinelReady(ctx, s, primary)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // lastLogLines is the end of a process's log file, for an error message.
 func lastLogLines(path string) string {
 	data, err := os.ReadFile(path)
@@ -259,6 +299,24 @@ func (h *RedisHA) KillPrimary(ctx context.Context) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("redis ha: the Sentinels report the primary at %s, which is none of its servers", addr)
+}
+
+// awaitPromoted waits until the Sentinels report a primary other than the
+// killed one, within haSwitchBound.
+func (h *RedisHA) awaitPromoted(ctx context.Context, killed string) error {
+	ctx, cancel := context.WithTimeout(ctx, haSwitchBound)
+	defer cancel()
+	for {
+		addr, err := h.Primary(ctx)
+		if err == nil && addr != killed {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redis ha: the Sentinels still report %s as the primary (%v): %w", killed, err, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Describe is what the demo prints of h: the URL and every process, with

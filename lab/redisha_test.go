@@ -19,12 +19,6 @@ import (
 	"stickylab/internal/testenv"
 )
 
-// haSwitchBound bounds the switch after the primary's kill: a second of
-// silence, the Sentinels' vote and the promotion take a few seconds; the
-// bound is generous for a busy machine and only decides how long a broken
-// failover takes to be reported.
-const haSwitchBound = 60 * time.Second
-
 // haSession is the part of GET /api/session the failover test looks at.
 type haSession struct {
 	Instance string   `json:"instance"`
