@@ -22,6 +22,7 @@ const (
 const (
 	m503       = "503s"
 	m503Window = "503 window s"
+	m503Wait   = "503 wait s"
 	mStoreBack = "store back s"
 )
 
@@ -74,12 +75,13 @@ func storeFailoverTable(cfg ExperimentConfig) *Table {
 		Setup: fmt.Sprintf("%d users, each making a request every %v while the Redis primary is SIGKILLed and until the store is back, %d instances with -store redis",
 			cfg.Users, thinkTime, cfg.Instances),
 		Variant: "redis",
-		Columns: []string{m503, m503Window, mStoreBack},
+		Columns: []string{m503, m503Window, m503Wait, mStoreBack},
 		Legend: []string{
 			"redis: single (one redis-server, no persistence, restarted " + singleRestartAfter.String() + " after the kill), " +
 				"single+aof (the same with appendonly yes) or sentinel (a primary, a replica and three Sentinels; nothing restarted)",
 			"503s: answers 503 (the instance could not reach the store)",
-			"503 window: from the first 503 to the last",
+			"503 window: from the sending of the first request answered 503 to the last 503",
+			"503 wait: the longest a 503 took to come (the instance's Redis client retries before it gives up)",
 			"store back: from the kill to the store answering again (single: restarted and answering PING; sentinel: the replica promoted)",
 		},
 		Method: "Each row starts its own Redis, fleet and balancer. The users log in and make N answered GET /api/session. " +
@@ -155,48 +157,54 @@ func storeFailoverRow(ctx context.Context, cfg ExperimentConfig, row *Row) error
 	}
 	after := phase(ctx, users, cfg.Requests, cfg.warm())
 	row.count(merge(before, during, after))
-	n, first, last := clock.seen()
+	n, window, longest := clock.seen()
 	row.set(m503, float64(n))
-	row.set(m503Window, last.Sub(first).Round(100*time.Millisecond).Seconds())
+	row.set(m503Window, window.Round(100*time.Millisecond).Seconds())
+	row.set(m503Wait, longest.Round(100*time.Millisecond).Seconds())
 	row.set(mStoreBack, back.Round(100*time.Millisecond).Seconds())
 	return nil
 }
 
-// statusClock is the crowd's transport, noting when answers of one status
-// arrive: how long the 503s of an outage lasted, as the users saw them.
+// statusClock is the crowd's transport, noting when the requests answered
+// with one status were sent and answered: how long the users saw the 503s
+// of an outage last, and how long one took to come.
 type statusClock struct {
 	next   http.RoundTripper
 	status int
 
 	mu          sync.Mutex // guards what follows
 	n           int
-	first, last time.Time
+	first, last time.Time     // the first such request sent, the last answered
+	longest     time.Duration // the longest such request took
 }
 
 var _ http.RoundTripper = (*statusClock)(nil)
 
 // RoundTrip sends req with next and notes the answer's status.
 func (c *statusClock) RoundTrip(req *http.Request) (*http.Response, error) {
+	sent := time.Now()
 	resp, err := c.next.RoundTrip(req)
 	if err == nil && resp.StatusCode == c.status {
 		now := time.Now()
 		c.mu.Lock()
 		c.n++
-		if c.first.IsZero() {
-			c.first = now
+		if c.first.IsZero() || sent.Before(c.first) {
+			c.first = sent
 		}
 		c.last = now
+		c.longest = max(c.longest, now.Sub(sent))
 		c.mu.Unlock()
 	}
 	return resp, err
 }
 
-// seen returns how many answers had the status, and when the first and the
-// last arrived (zero times when none did).
-func (c *statusClock) seen() (n int, first, last time.Time) {
+// seen returns how many answers had the status, from the sending of the
+// first such request to the answer of the last (zero when none), and the
+// longest one took.
+func (c *statusClock) seen() (n int, window, longest time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.n, c.first, c.last
+	return c.n, c.last.Sub(c.first), c.longest
 }
 
 // storeFailoverFindings says, from the numbers, what each row's users saw
@@ -213,8 +221,8 @@ func storeFailoverFindings(rows []Row, users int) []string {
 		case redisSentinel:
 			what = "the primary of the Sentinel setup"
 		}
-		s := fmt.Sprintf("Killing %s gave %s 503 over %.1f s; the store was back %.1f s after the kill",
-			what, plural503(int(r.M(m503))), r.M(m503Window), r.M(mStoreBack))
+		s := fmt.Sprintf("Killing %s gave %s 503 over %.1f s, each after up to %.1f s; the store was back %.1f s after the kill",
+			what, plural503(int(r.M(m503))), r.M(m503Window), r.M(m503Wait), r.M(mStoreBack))
 		if r.LoggedOut == 0 {
 			s += ", and nobody was logged out."
 		} else {
