@@ -35,6 +35,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	admin := fs.String("admin", "127.0.0.1:8081", "address of the dashboard and admin API (instance kill and restart included: keep it on loopback)")
 	instances := newInt(3, 1, 9)
 	fs.Var(instances, "instances", "number of app instances, named app-1 … app-N (1 to 9)")
+	lbNodes := newInt(1, 1, lab.MaxLBNodes)
+	fs.Var(lbNodes, "lb-nodes", "number of balancer nodes, as ALB has several: the same cookie keys and instances, each its own health checks; node 1 on -listen, the others on the next free ports (1 to 3)")
 	store := newChoice("memory", "memory", "redis", "cookie")
 	fs.Var(store, "store", "where the instances keep sessions: memory (each its own, the blog's setup), redis, or cookie (in the browser's cookie, encrypted: no server state)")
 	redisURL := fs.String("redis-url", "", "Redis for -store redis (redis://host:port/db); empty: the Redis of -redis")
@@ -90,7 +92,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		level = slog.LevelDebug
 	}
 	err = lab.RunDemo(ctx, lab.DemoConfig{
-		Listen: *listen, Admin: *admin, Instances: instances.value, Store: store.value, RedisURL: *redisURL,
+		Listen: *listen, Admin: *admin, Instances: instances.value, LBNodes: lbNodes.value, Store: store.value, RedisURL: *redisURL,
 		LastWriterWins: !*cas, NoRedisCache: !*redisCache, MigrateFrom: migrateFrom.value,
 		Balancer: bcfg, Setup: setup.value, File: file, Out: stdout,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),

@@ -31,6 +31,8 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		{"demo reserved app cookie", runDemo, []string{"-app-cookie", "AWSALBAPP-1"}, nil, "-app-cookie"},
 		{"demo no instances", runDemo, []string{"-instances", "0"}, nil, "-instances: must be from 1 to 9"},
 		{"demo too many instances", runDemo, []string{"-instances", "10"}, nil, "-instances: must be from 1 to 9"},
+		{"demo no balancer node", runDemo, []string{"-lb-nodes", "0"}, nil, "-lb-nodes: must be from 1 to 3"},
+		{"demo too many balancer nodes", runDemo, []string{"-lb-nodes", "4"}, nil, "-lb-nodes: must be from 1 to 3"},
 		{"demo timeout not shorter than interval", runDemo, []string{"-health-interval", "1s", "-health-timeout", "1s"}, nil, "-health-timeout"},
 		{"demo health path without a slash", runDemo, []string{"-health-path", "healthz"}, nil, `"healthz" for -health-path: must start with /`},
 		{"demo bad redis url", runDemo, []string{"-store", "redis", "-redis-url", "http://127.0.0.1:6379"}, nil, "-redis-url"},

@@ -70,6 +70,7 @@ type stack struct {
 	override string // the compose file that gives every service image
 	lbPort   int
 	dashPort int
+	lb2Port  int      // lb2, the second balancer node; published, not tested here yet
 	env      []string // STORE, STICKY and COMPOSE_PROFILES of the current up
 	profile  string   // the compose profile of the current up: "" or "ha"
 	made     []string // IDs of the images this run's build made, newest first
@@ -106,6 +107,7 @@ func newStack(t *testing.T) *stack {
 		override: filepath.Join(t.TempDir(), "image.yml"),
 		lbPort:   freePort(t),
 		dashPort: freePort(t),
+		lb2Port:  freePort(t),
 	}
 	t.Logf("compose tool %q, project %s, image %s, balancer on 127.0.0.1:%d, dashboard on 127.0.0.1:%d",
 		strings.Join(tool, " "), s.project, s.image, s.lbPort, s.dashPort)
@@ -359,6 +361,7 @@ func (s *stack) compose(t *testing.T, timeout time.Duration, args ...string) (st
 	env := append([]string{
 		"LB_PORT=" + strconv.Itoa(s.lbPort),
 		"DASHBOARD_PORT=" + strconv.Itoa(s.dashPort),
+		"LB2_PORT=" + strconv.Itoa(s.lb2Port), // the second balancer node (lb2)
 	}, s.env...)
 	return run(t, s.root, env, timeout, s.tool[0], full...)
 }

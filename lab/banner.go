@@ -22,7 +22,8 @@ type banner struct {
 	lb           lb.Config
 	instances    []Instance
 	store        string
-	lwwNote      bool // -cas=false: say that compare-and-set is off
+	lwwNote      bool      // -cas=false: say that compare-and-set is off
+	nodes        []*lbNode // the balancer nodes after the first (-lb-nodes)
 }
 
 // LocalURL is the http URL, without a path, at which a browser on this
@@ -48,6 +49,9 @@ func writeBanner(w io.Writer, b banner) {
 		where = "embedded (miniredis)"
 	}
 	row("app", app+"/", "the shop, through the balancer: open this one")
+	for _, n := range b.nodes {
+		row(n.name, LocalURL(n.ln.Addr().String())+"/", "the same shop through another balancer node: same cookie keys and instances, its own health checks")
+	}
 	row("admin", admin+"/", "dashboard and admin API (targets, events, instances)")
 	row("redis", b.redis, where)
 	fmt.Fprintf(&s, "  %-11s %s\n", "store", describeStore(b.store))

@@ -3,11 +3,14 @@ package lab
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"strconv"
 	"time"
 
 	"stickylab/lb"
@@ -46,6 +49,11 @@ type DemoConfig struct {
 	// a setup's groups, and its shared settings (cookie keys, passive
 	// failover …) to every group.
 	Balancer lb.Config
+	// LBNodes is how many balancer nodes serve the instances, 1 to
+	// MaxLBNodes, with the same cookie keys and targets and each its own
+	// health checks: node 1 on Listen, the others on the next free ports.
+	// Zero: 1.
+	LBNodes int
 	// Setup is one of Setups; empty means SetupDefault.
 	Setup string
 	// File is a configuration file (lb -config) whose targets are the
@@ -75,6 +83,17 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	bcfg := cfg.Balancer
 	bcfg.Logger = cfg.Logger
 	bcfg.ShutdownTimeout = cmp.Or(bcfg.ShutdownTimeout, shutdownGrace)
+	cfg.LBNodes = cmp.Or(cfg.LBNodes, 1)
+	if cfg.LBNodes < 1 || cfg.LBNodes > MaxLBNodes {
+		return fmt.Errorf("demo: %d balancer nodes: 1 to %d", cfg.LBNodes, MaxLBNodes)
+	}
+	if len(bcfg.CookieKeys) == 0 {
+		// One key for every node, as ALB's nodes share theirs: a cookie
+		// one node wrote, another reads.
+		key := make([]byte, 32)
+		rand.Read(key)
+		bcfg.CookieKeys = [][]byte{key}
+	}
 
 	// The whole configuration before anything starts: a bad setting costs
 	// no port and no process, and is not hidden behind a port in use.
@@ -93,11 +112,20 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		proxyLn.Close()
 		return fmt.Errorf("demo: admin: %w", err)
 	}
+	moreLns, err := listenNodes(proxyLn, cfg.LBNodes)
+	if err != nil {
+		proxyLn.Close()
+		adminLn.Close()
+		return fmt.Errorf("demo: %w", err)
+	}
 	serveStarted := false
 	defer func() {
 		if !serveStarted { // Serve closes them otherwise
 			proxyLn.Close()
 			adminLn.Close()
+			for _, ln := range moreLns {
+				ln.Close()
+			}
 		}
 	}()
 
@@ -132,11 +160,21 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	defer fleet.Stop()
 
 	bcfg.Targets = fleetTargets(fleet)
-	bcfg.AdminRoutes = InstanceRoutes(fleet)
-	bcfg.DashboardScript = dashboardScript
+	nodes := &nodeList{}
+	instanceRoutes := InstanceRoutes(fleet)
+	bcfg.AdminRoutes = func(mux *http.ServeMux) { instanceRoutes(mux); nodes.routes(mux) }
+	bcfg.DashboardScript = dashboardScript + nodesScript
 	bal, targets, routing, err := newDemoBalancer(cfg, bcfg, fleet)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	nodes.nodes = []*lbNode{{name: "lb-1", ln: proxyLn, bal: bal, targets: targets}}
+	for i, ln := range moreLns {
+		b, t, _, err := newDemoBalancer(cfg, bcfg, fleet)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		nodes.nodes = append(nodes.nodes, &lbNode{name: "lb-" + strconv.Itoa(i+2), ln: ln, bal: b, targets: t})
 	}
 	if err := fleet.Start(ctx); err != nil {
 		if ctx.Err() != nil { // Ctrl-C during the start: not a failure
@@ -151,18 +189,28 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	running, cancelRunning := context.WithCancel(ctx)
 	defer cancelRunning()
 	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan error, 1)
+	served := make(chan error, len(nodes.nodes))
 	serveStarted = true
-	go func() {
-		served <- bal.Serve(serveCtx, proxyLn, adminLn)
-		cancelRunning()
-	}()
+	for i, node := range nodes.nodes {
+		admin := adminLn // node 1's: the dashboard and admin API
+		if i > 0 {
+			admin = nil
+		}
+		go func() {
+			served <- node.bal.Serve(serveCtx, node.ln, admin)
+			cancelRunning()
+		}()
+	}
 	stopBalancer := func() error {
 		stopServe()
-		return <-served
+		var errs []error
+		for range nodes.nodes {
+			errs = append(errs, <-served)
+		}
+		return errors.Join(errs...)
 	}
 
-	if err := awaitTargetsOf(running, targets, fleet.Names()...); err != nil {
+	if err := awaitNodes(running, nodes.nodes, fleet.Names()); err != nil {
 		serr := stopBalancer()
 		if ctx.Err() != nil {
 			return nil
@@ -177,7 +225,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		proxy: proxyLn.Addr().String(), admin: adminLn.Addr().String(),
 		redis: redisURL, embedded: embedded != nil,
 		stickiness: stickinessOf(bal), routing: routing, lb: bcfg, instances: fleet.Instances(), store: fleet.Store(),
-		lwwNote: cfg.LastWriterWins,
+		lwwNote: cfg.LastWriterWins, nodes: nodes.nodes[1:],
 	})
 
 	// The story goes on until ctx is done; instance changes arrive through

@@ -192,6 +192,24 @@ func containsRun(args, want []string) bool {
 	return false
 }
 
+// askSession sends body to url with client and returns the session the app
+// answers with, failing t on anything but a 200 with a session.
+func askSession(t *testing.T, client *http.Client, method, url, body string) sessionView {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s sessionView
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&s) != nil {
+		t.Fatalf("%s %s: got %s, want 200 and the session", method, url, resp.Status)
+	}
+	return s
+}
+
 // The tutorial's first lesson through the demo: log in, kill the instance
 // that answers, ask again. With switchTo, the store is switched through the
 // admin API after the login, before the kill.
@@ -213,18 +231,7 @@ func TestDemoKillServingInstance(t *testing.T) {
 			client := &http.Client{Jar: jar, Timeout: 5 * time.Second}
 			session := func(method, path, body string) sessionView {
 				t.Helper()
-				req, _ := http.NewRequest(method, d.app+path, strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				var s sessionView
-				if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&s) != nil {
-					t.Fatalf("%s %s: got %s, want 200 and the session", method, path, resp.Status)
-				}
-				return s
+				return askSession(t, client, method, d.app+path, body)
 			}
 			first := session("POST", "/api/login", `{"username":"ada"}`)
 			if s := session("GET", "/api/session", ""); !s.LoggedIn || s.Instance != first.Instance {
