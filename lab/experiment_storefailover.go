@@ -228,6 +228,9 @@ func storeFailoverFindings(rows []Row, users int) []string {
 		} else {
 			s += fmt.Sprintf(", and %s logged out.", ofUsers(r.LoggedOut, users))
 		}
+		if late := r.M(m503Window) - r.M(mStoreBack); late >= 0.3 {
+			s += fmt.Sprintf(" The 503s went on about %.1f s after the store was back: the instances took that long to reach it again.", late)
+		}
 		if other := r.Failed - int(r.M(m503)); other > 0 {
 			s += fmt.Sprintf(" %s failed otherwise: %s.", requests(other), failedWhy(without503(r.FailedBy)))
 		}
