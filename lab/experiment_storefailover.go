@@ -86,7 +86,7 @@ func storeFailoverTable(cfg ExperimentConfig) *Table {
 		},
 		Method: "Each row starts its own Redis, fleet and balancer. The users log in and make N answered GET /api/session. " +
 			"Then the Redis primary is killed with SIGKILL (sentinel: after every Sentinel reports the primary, the replica and the other two, out of TILT mode) " +
-			"while every user keeps making a request every 100ms, until the store is back; every user then makes N more. " +
+			"while every user keeps making a request every " + thinkTime.String() + ", until the store is back; every user then makes N more. " +
 			"A user whose answer says logged out logs in again and is counted once.",
 	}
 }

@@ -70,9 +70,9 @@ type redisProc struct {
 // two other Sentinels: a failover can happen from then on. It fails with a
 // clear error when redis-server is not installed. Close stops them.
 func StartRedisHA(ctx context.Context) (*RedisHA, error) {
-	bin, err := exec.LookPath("redis-server")
+	bin, err := LookRedisServer()
 	if err != nil {
-		return nil, fmt.Errorf("redis ha: redis-server not found: install Redis (Debian or Ubuntu: apt-get install redis-server; macOS: brew install redis): %w", err)
+		return nil, fmt.Errorf("redis ha: %w", err)
 	}
 	ports, err := freePorts(5)
 	if err != nil {
