@@ -24,11 +24,15 @@
     }
     control.hidden = nodes.length < 2;
     list.replaceChildren(...nodes.map((n) => {
-      const healthy = n.targets.filter((t) => t.state === 'healthy').length;
+      // An instance in several target groups (a setup) is listed once per
+      // group: healthy when it is in every one.
+      const byName = new Map();
+      for (const t of n.targets) byName.set(t.name, (byName.get(t.name) ?? true) && t.state === 'healthy');
+      const healthy = [...byName.values()].filter(Boolean).length;
       const item = el('div', 'node');
       item.dataset.node = n.name;
       item.title = `${n.name} runs its own health checks; a cookie from any node is read by every other (one set of cookie keys)`;
-      item.append(el('b', '', n.name), ` http://${n.listen}/ · ${healthy}/${n.targets.length} healthy`);
+      item.append(el('b', '', n.name), ` http://${n.listen}/ · ${healthy}/${byName.size} healthy`);
       return item;
     }));
   });
