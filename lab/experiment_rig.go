@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"stickylab/lb"
+	"stickylab/lb/listener"
 )
 
 // rigConfig is the setup of one row of a scenario.
@@ -31,6 +32,11 @@ type rigConfig struct {
 	// deregistered before the crowd arrives: registered later, as a new
 	// instance of a scale-out.
 	Later []string
+	// Routing, when set, is the listener and target groups the row's
+	// balancer serves (an lb.Router) for the fleet's instances, its health
+	// checks as hc says; Sticky is then ignored, the groups say theirs, and
+	// the rig's bal is the router's primary group.
+	Routing func(instances []Instance, hc lb.Config) (*listener.Config, error)
 }
 
 // rigStopTimeout is how long a rig's instance may take to stop after
@@ -92,18 +98,35 @@ func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label str
 	}
 	r.closers = append(r.closers, func() { r.fleet.Stop() })
 	delay := cmp.Or(rc.DeregistrationDelay, -1) // lb.Config: negative is none
-	if r.bal, err = lb.New(lb.Config{
+	bcfg := lb.Config{
 		Targets: fleetTargets(r.fleet), Sticky: rc.Sticky, StickyDuration: cfg.StickyDuration, AppCookie: AppCookie,
 		HealthInterval: cfg.HealthInterval, HealthTimeout: cfg.HealthInterval / 2,
 		HealthyThreshold: 2, UnhealthyThreshold: 2, DeregistrationDelay: delay,
 		PassiveFailover: cfg.PassiveFailover, Logger: cfg.Logger.With("cell", label),
-	}); err != nil {
-		return nil, err
+	}
+	var served demoBalancer
+	targets := func() []lb.TargetStatus { return r.bal.Targets() }
+	if rc.Routing == nil {
+		if r.bal, err = lb.New(bcfg); err != nil {
+			return nil, err
+		}
+		served = r.bal
+	} else {
+		file, err := rc.Routing(r.fleet.Instances(), bcfg)
+		if err != nil {
+			return nil, err
+		}
+		rt, err := lb.NewRouter(file, lb.Config{PassiveFailover: bcfg.PassiveFailover, Logger: bcfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		r.bal, served = rt.Primary(), rt
+		targets = func() []lb.TargetStatus { return routerTargets(rt) }
 	}
 	for _, name := range rc.Later {
 		r.bal.Drain(name)
 	}
-	events, unsubscribe := r.bal.Subscribe()
+	events, unsubscribe := served.Subscribe()
 	counted := make(chan struct{})
 	go func() {
 		defer close(counted)
@@ -123,11 +146,11 @@ func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label str
 	}
 	r.base = "http://" + ln.Addr().String()
 	serveCtx, stopServe := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- r.bal.Serve(serveCtx, ln, nil) }()
+	stopped := make(chan error, 1)
+	go func() { stopped <- served.Serve(serveCtx, ln, nil) }()
 	r.closers = append(r.closers, func() {
 		stopServe()
-		<-served
+		<-stopped
 	})
 	// Closed before the balancer stops: http.Server.Shutdown waits 5s for a
 	// connection dialed but never used, as the crowd's transport leaves some.
@@ -138,7 +161,7 @@ func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label str
 			serving = append(serving, name)
 		}
 	}
-	if err := awaitTargets(ctx, r.bal, serving...); err != nil {
+	if err := awaitTargetsOf(ctx, targets, serving...); err != nil {
 		return nil, err
 	}
 	return r, nil

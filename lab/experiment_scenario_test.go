@@ -31,7 +31,7 @@ func TestSelectScenarios(t *testing.T) {
 	}{
 		{"", every, ""},
 		{"migrate, crash,migrate", "migrate,crash", ""},
-		{"path-routing", "", `scenario "path-routing" is not available: it needs the balancer's target groups`},
+		{"path-routing", "path-routing", ""},
 		{"crash,nope", "", `unknown scenario "nope"; available: ` + ScenarioNames()},
 		{"all,crash", "", "all cannot be combined"},
 	}
@@ -118,6 +118,10 @@ func TestFindingsSingular(t *testing.T) {
 	})...)
 	all = append(all, migrateFindings([]Row{one("duration", "memory→redis", switchRestart, map[string]float64{mOutAtSwitch: 1, mOutAfterKill: 1})}, 1)...)
 	all = append(all, rollingFindings([]Row{one("duration", "memory", "", map[string]float64{mLogouts: 1})}, 1, 2)...)
+	all = append(all, pathRoutingFindings([]Row{
+		one("none", "memory", "", map[string]float64{mSplitUsers: 1, mOutAPI: 1, mOutPage: 1, mItemsSent: 1, mItemsGone: 1}),
+		one("duration", "redis", "", map[string]float64{mSplitUsers: 1, mItemsSent: 1}),
+	}, 1)...)
 	all = append(all, scaleOutFindings([]Row{one("duration", "redis", "", map[string]float64{mStayersNew: 1, mNewcomersNew: 1})}, 1, 1)...)
 	text := strings.Join(all, "\n")
 	for _, bad := range []string{"1 users", "1 items", "1 requests", "1 times", "1 newcomers", "1 of 1 users", " was;", " were;"} {

@@ -331,3 +331,38 @@ func TestLessonStateless(t *testing.T) {
 		t.Errorf("cookie: %v bytes of session cookie per request, want more than redis's session ID (%v)", cookie.M(mCookieBytes), redis.M(mCookieBytes))
 	}
 }
+
+// The blog's /api and page routes on two target groups of the same
+// instances: with app-cookie stickiness on both (the blog's setup), both
+// follow the one AWSALBAPP-0 and the routes agree even on memory
+// sessions; with none on the api group, memory sessions make the routes
+// disagree about who is logged in and what is in the cart, and Redis
+// makes them agree though they reach different instances.
+func TestLessonPathRouting(t *testing.T) {
+	rs := redistest.Start(t)
+	tab := runScenario(t, pathRoutingScenario(), ExperimentConfig{
+		RedisURL: rs.URL(), Stickies: []string{"app", "none"}, Stores: []string{"memory", "redis"},
+	})
+	if len(tab.Rows) != 4 {
+		t.Fatalf("got %d rows, want app and none × memory and redis", len(tab.Rows))
+	}
+	for _, r := range tab.Rows {
+		if r.Failed != 0 {
+			t.Errorf("%s: %d requests failed (%v), want none", r.Label(), r.Failed, r.FailedBy)
+		}
+		if r.M(mItemsSent) == 0 {
+			t.Errorf("%s: no item added through the API (%d requests)", r.Label(), r.Requests)
+		}
+		split, out, missing := r.M(mSplitUsers), r.M(mOutAPI)+r.M(mOutPage), r.M(mItemsGone)
+		switch {
+		case r.Sticky == "app" && (split != 0 || out != 0 || missing != 0 || r.LoggedOut != 0):
+			t.Errorf("%s: %v users split, %v requests logged out, %v items missing, want none: both groups follow one AWSALBAPP-0", r.Label(), split, out, missing)
+		case r.Sticky == "none" && split == 0:
+			t.Errorf("%s: no user split, want the api group's round robin to send users elsewhere than their page", r.Label())
+		case r.Sticky == "none" && r.Store == "memory" && (r.LoggedOut == 0 || out == 0 || missing == 0):
+			t.Errorf("%s: %d users logged out, %v requests logged out, %v items missing, want the routes to disagree on memory sessions", r.Label(), r.LoggedOut, out, missing)
+		case r.Sticky == "none" && r.Store == "redis" && (out != 0 || missing != 0 || r.LoggedOut != 0):
+			t.Errorf("%s: %v requests logged out, %v items missing, want none with the shared store", r.Label(), out, missing)
+		}
+	}
+}
