@@ -46,7 +46,6 @@ func TestDemoAndExperimentFlagErrors(t *testing.T) {
 		{"experiment bad sticky", runExperiment, []string{"-sticky", "always"}, nil, "must be one of all, none, duration, app"},
 		{"experiment duration too long", runExperiment, []string{"-sticky-duration", "2m"}, nil, "-sticky-duration: must be from 1s to 1m"},
 		{"experiment unknown scenario", runExperiment, []string{"-scenario", "crash,bogus"}, nil, `invalid value "crash,bogus" for -scenario: unknown scenario "bogus"; available: crash, scale-out, rolling-deploy, concurrent, migrate, stateless, locality`},
-		{"experiment path-routing not built", runExperiment, []string{"-scenario", "path-routing"}, nil, `scenario "path-routing" is not available: it needs the balancer's target groups`},
 		{"experiment not a number", runExperiment, []string{"-requests", "ten"}, nil, "-requests: must be a whole number"},
 		{"experiment bad boolean env", runExperiment, nil, map[string]string{"STICKYLAB_PASSIVE_FAILOVER": "nah"}, `invalid value "nah" for -passive-failover (from STICKYLAB_PASSIVE_FAILOVER): must be true or false`},
 		{"experiment bad env", runExperiment, nil, map[string]string{"STICKYLAB_PARALLEL": "7"}, `invalid value "7" for -parallel (from STICKYLAB_PARALLEL): must be from 1 to 6`},
