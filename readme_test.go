@@ -24,7 +24,9 @@ import (
 // and a JSON answer shown under a block must match what the block's last
 // command printed (the serving instance and the visit count aside, which
 // vary from run to run). The instance a reader is told to kill ("use
-// yours") is the one that served them.
+// yours") is the one that served them. What the steps on the ready setups
+// (-setup blog-paths, blue-green) claim about instances is checked by
+// setupSteps.
 func TestReadmeTutorial(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		testenv.Missing(t, "curl", "the tutorial's commands are curl commands (apt-get install curl)")
@@ -38,6 +40,7 @@ func TestReadmeTutorial(t *testing.T) {
 	var lastOut string // what the last command printed
 	checks := 0
 	sticky := true // until the tutorial switches stickiness off
+	var setups setupSteps
 	for i, b := range blocks {
 		switch b.lang {
 		case "json":
@@ -63,6 +66,8 @@ func TestReadmeTutorial(t *testing.T) {
 				}
 				d.stop(t)
 				d = startDemo(t, bin, fields)
+				setups.start(fields)
+				sticky = true // a new demo starts sticky
 				continue
 			}
 			if d == nil {
@@ -75,6 +80,7 @@ func TestReadmeTutorial(t *testing.T) {
 			).Replace(line)
 			out := shell(t, work, cmd)
 			lastOut = out
+			setups.check(t, line, out, instance)
 			if m := regexp.MustCompile(`"instance":"([^"]+)"`).FindAllStringSubmatch(out, -1); m != nil {
 				instance = m[len(m)-1][1]
 			}
@@ -84,6 +90,9 @@ func TestReadmeTutorial(t *testing.T) {
 			checkCommand(t, line, out, sticky)
 			checks++
 		}
+	}
+	if setups.checked < 4 {
+		t.Errorf("only %d claims of the steps on -setup blog-paths and blue-green were checked: has the tutorial lost them?", setups.checked)
 	}
 	if checks < 15 {
 		t.Fatalf("only %d README commands and answers were checked: has the tutorial lost its commands, or the test its way of finding them?", checks)
@@ -225,24 +234,12 @@ func startDemo(t *testing.T, bin string, args []string) *demoProc {
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Ready when the balancer reports every target healthy.
+	// Ready when the balancer reports every target healthy, in every
+	// target group of a setup.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var st struct {
-			Targets []struct{ State string } `json:"targets"`
-		}
-		resp, err := http.Get("http://" + d.admin + "/api/targets")
-		if err == nil {
-			err = json.NewDecoder(resp.Body).Decode(&st)
-			resp.Body.Close()
-		}
-		healthy := 0
-		for _, tg := range st.Targets {
-			if tg.State == "healthy" {
-				healthy++
-			}
-		}
-		if err == nil && healthy > 0 && healthy == len(st.Targets) {
+		healthy, total, err := demoHealth(d.admin)
+		if err == nil && healthy > 0 && healthy == total {
 			return d
 		}
 		if time.Now().After(deadline) {
@@ -251,6 +248,41 @@ func startDemo(t *testing.T, bin string, args []string) *demoProc {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// demoHealth counts the healthy targets of the demo's balancer: of every
+// target group when it has several (GET /api/target-groups, -setup), else
+// of its one (GET /api/targets).
+func demoHealth(admin string) (healthy, total int, err error) {
+	type targets []struct{ State string }
+	var st struct {
+		Targets      targets `json:"targets"`
+		TargetGroups []struct {
+			Targets targets `json:"targets"`
+		} `json:"target_groups"`
+	}
+	resp, err := http.Get("http://" + admin + "/api/target-groups")
+	if err == nil && resp.StatusCode == http.StatusNotFound {
+		resp.Body.Close()
+		resp, err = http.Get("http://" + admin + "/api/targets")
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return 0, 0, err
+	}
+	all := st.Targets
+	for _, g := range st.TargetGroups {
+		all = append(all, g.Targets...)
+	}
+	for _, tg := range all {
+		if tg.State == "healthy" {
+			healthy++
+		}
+	}
+	return healthy, len(all), nil
 }
 
 // stop ends the demo as Ctrl-C does; nil is fine.
