@@ -87,11 +87,11 @@ func instanceLine(in Instance) string {
 	case StateKilled:
 		switch in.Store {
 		case "redis":
-			return fmt.Sprintf("%s killed (pid %d, SIGKILL): its sessions are safe in redis", in.Name, in.PID)
+			return fmt.Sprintf("%s killed (pid %d, %s): its sessions are safe in redis", in.Name, in.PID, killCall)
 		case "cookie":
-			return fmt.Sprintf("%s killed (pid %d, SIGKILL): it held no session; they are in the clients' cookies", in.Name, in.PID)
+			return fmt.Sprintf("%s killed (pid %d, %s): it held no session; they are in the clients' cookies", in.Name, in.PID, killCall)
 		}
-		return fmt.Sprintf("%s killed (pid %d, SIGKILL): the sessions in its memory are gone", in.Name, in.PID)
+		return fmt.Sprintf("%s killed (pid %d, %s): the sessions in its memory are gone", in.Name, in.PID, killCall)
 	case StateExited:
 		return fmt.Sprintf("%s exited (pid %d, %s); it stays down until restarted", in.Name, in.PID, in.Exit)
 	case StateStopped:

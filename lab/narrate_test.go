@@ -51,9 +51,9 @@ func TestInstanceLines(t *testing.T) {
 		want string
 	}{
 		{"killed, memory", Instance{Name: "app-2", PID: 42, State: StateKilled, Store: "memory"},
-			"app-2 killed (pid 42, SIGKILL): the sessions in its memory are gone"},
+			"app-2 killed (pid 42, " + killCall + "): the sessions in its memory are gone"},
 		{"killed, redis", Instance{Name: "app-2", PID: 42, State: StateKilled, Store: "redis"},
-			"app-2 killed (pid 42, SIGKILL): its sessions are safe in redis"},
+			"app-2 killed (pid 42, " + killCall + "): its sessions are safe in redis"},
 		{"back, memory", Instance{Name: "app-2", PID: 43, Port: 9000, State: StateRunning, Store: "memory"},
 			"app-2 is running again: pid 43 on port 9000, with an empty memory"},
 		{"exited", Instance{Name: "app-2", PID: 42, State: StateExited, Exit: "exit status 1"},

@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// killCall is what Fleet.Kill does, as the story on the terminal names it.
+const killCall = "SIGKILL"
+
 // interrupt asks p to shut down: SIGTERM.
 func interrupt(p *os.Process) error { return p.Signal(syscall.SIGTERM) }
 

@@ -7,6 +7,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// killCall is what Fleet.Kill does, as the story on the terminal names it.
+const killCall = "TerminateProcess"
+
 // interrupt asks p to shut down: a Ctrl-Break to its process group (each
 // instance has its own, see childAttr), which a Go program receives as
 // os.Interrupt. It fails when the lab has no console to send it through;
