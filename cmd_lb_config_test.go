@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"stickylab/lb"
 )
 
 // writeConfig writes a configuration file into the test's directory.
@@ -22,8 +24,8 @@ func writeConfig(t *testing.T, yaml string) string {
 }
 
 // TestLBConfigErrors: a bad file, a flag of the flag form beside -config
-// and -engine fast with it exit 2 with one line saying why (a bad file:
-// the file, line and column).
+// and -engine fast with an HTTPS listener exit 2 with one line saying why
+// (a bad file: the file, line and column).
 func TestLBConfigErrors(t *testing.T) {
 	holdDefaultAddrs(t)
 	good := writeConfig(t, "listener: {listen: '127.0.0.1:0', default_action: {forward: {target_group: web}}}\ntarget_groups: [{name: web, targets: [a=http://127.0.0.1:1]}]\n")
@@ -34,6 +36,7 @@ func TestLBConfigErrors(t *testing.T) {
     - {priority: 10, conditions: {path_pattern: ["/b"]}, action: {forward: {target_group: web}}}
 target_groups: [{name: web, targets: [a=http://127.0.0.1:1]}]
 `)
+	https := writeConfig(t, "listener: {listen: '127.0.0.1:0', protocol: HTTPS, certificate: {self_signed: true}, default_action: {forward: {target_group: web}}}\ntarget_groups: [{name: web, targets: [a=http://127.0.0.1:1]}]\n")
 	missing := writeConfig(t, "listener: {default_action: {forward: {target_group: api}}}\ntarget_groups: [{name: web, targets: []}]\n")
 	for _, tc := range []struct {
 		name string
@@ -46,7 +49,7 @@ target_groups: [{name: web, targets: [a=http://127.0.0.1:1]}]
 		{"no such file", []string{"-config", good + ".nope"}, nil, "no such file"},
 		{"with -targets", []string{"-config", good, "-targets", "a=http://127.0.0.1:1"}, nil, "-config cannot be mixed with -targets"},
 		{"with STICKYLAB_STICKY", []string{"-config", good}, map[string]string{"STICKYLAB_STICKY": "duration"}, "-config cannot be mixed with -sticky"},
-		{"fast engine", []string{"-config", good, "-engine", "fast"}, nil, "std engine only"},
+		{"fast engine with HTTPS", []string{"-config", https, "-engine", "fast"}, nil, "std engine only"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if msg := usageErrorOf(t, runLB, tc.args, tc.env); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
@@ -57,8 +60,14 @@ target_groups: [{name: web, targets: [a=http://127.0.0.1:1]}]
 }
 
 // TestLBConfigRuns: stickylab lb -config with two groups routes /api/x to
-// api and the rest to web, until cancelled.
+// api and the rest to web, until cancelled, on both engines.
 func TestLBConfigRuns(t *testing.T) {
+	for _, engine := range []string{lb.EngineStd, lb.EngineFast} {
+		t.Run(engine, func(t *testing.T) { testLBConfigRuns(t, engine) })
+	}
+}
+
+func testLBConfigRuns(t *testing.T, engine string) {
 	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "web") }))
 	defer web.Close()
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api") }))
@@ -76,7 +85,7 @@ target_groups:
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- runLB(ctx, []string{"-config", path, "-admin", "127.0.0.1:0"}, io.Discard, &stderr)
+		done <- runLB(ctx, []string{"-config", path, "-admin", "127.0.0.1:0", "-engine", engine}, io.Discard, &stderr)
 	}()
 	m := awaitStartLine(t, &stderr, `msg="lb: serving" config=\S+ listen=(\S+)`, cancel)
 	for p, want := range map[string]string{"/api/x": "api", "/": "web", "/apix": "web"} {

@@ -29,7 +29,7 @@ func checkNotMixed(cmd string, fs *flag.FlagSet) error {
 		}
 	})
 	if len(mixed) > 0 {
-		return usageError{fmt.Errorf("%s: -config cannot be mixed with %s: the file's listener and target_groups say it (flags or STICKYLAB_ variables allowed with -config: -admin, -cookie-key, -passive-failover, -stickiness-header, -public-url, -admin-host, -engine std)", cmd, strings.Join(mixed, ", "))}
+		return usageError{fmt.Errorf("%s: -config cannot be mixed with %s: the file's listener and target_groups say it (flags or STICKYLAB_ variables allowed with -config: -admin, -cookie-key, -passive-failover, -stickiness-header, -public-url, -admin-host, -engine)", cmd, strings.Join(mixed, ", "))}
 	}
 	return nil
 }

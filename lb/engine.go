@@ -2,9 +2,12 @@ package lb
 
 import (
 	"context"
+	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"time"
 
 	"stickylab/lb/internal/h1"
 )
@@ -62,14 +65,24 @@ var (
 	_ targetConns  = (*fastConns)(nil)
 )
 
-// newProxyServer returns the engine's server of the proxy listener, whose
-// requests' contexts derive from base.
-func (b *Balancer) newProxyServer(base context.Context) proxyServer {
-	if b.cfg.Engine == EngineFast {
-		return h1.NewServer(b.serve, h1.ServerConfig{Logger: b.log, BaseContext: base,
-			ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes})
+// proxyListener is what the server of a proxy listener serves: its
+// handler, with the request's context given apart, its keep-alive idle
+// timeout, and its TLS configuration (nil: HTTP).
+type proxyListener struct {
+	handler h1.HandlerFunc
+	idle    time.Duration
+	tls     *tls.Config
+}
+
+// newProxyServer returns engine's server of l, whose requests' contexts
+// derive from base. The fast engine serves HTTP only: NewRouter refuses it
+// for an HTTPS listener.
+func newProxyServer(engine string, l proxyListener, base context.Context, log *slog.Logger) proxyServer {
+	if engine == EngineFast && l.tls == nil {
+		return h1.NewServer(l.handler, h1.ServerConfig{Logger: log, BaseContext: base,
+			ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: l.idle, MaxHeaderBytes: maxHeaderBytes})
 	}
-	return b.newStdServer(base)
+	return newStdServer(l, base, log)
 }
 
 // attachEngine gives t the engine's connections and reverse proxy. The
@@ -109,6 +122,10 @@ func (c *fastConns) send(req *http.Request, ex *exchange) (*http.Response, error
 	o := h1.OptionsFor(ex.w)
 	if o == nil {
 		o = new(h1.Options)
+	} else {
+		// Under a Router, the end of a drain's delay cuts the request
+		// through its context (deregcut.go).
+		o.Watch(ex.route != nil)
 	}
 	o.Sent = ex.sent
 	return c.client.Do(req, o)

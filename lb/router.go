@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -61,10 +62,10 @@ const DefaultRule = "default"
 // not in the file and apply to every group (cookie keys, passive failover,
 // logger, admin hooks, engine); its Targets and per-group fields (Sticky,
 // Algorithm, Health*, DeregistrationDelay) must be left zero: the file
-// gives them. Only the std engine serves a Router so far.
+// gives them. Both engines serve an HTTP listener; only std an HTTPS one.
 func NewRouter(file *listener.Config, base Config) (*Router, error) {
-	if base.Engine == EngineFast {
-		return nil, fieldErr("Engine", base.Engine, "a configuration file is served by the std engine only (for now): leave -engine out or give std")
+	if base.Engine == EngineFast && file.Listener.Protocol == listener.HTTPS {
+		return nil, fieldErr("Engine", base.Engine, "an HTTPS listener (TLS, HTTP/2) is served by the std engine only: leave -engine out or give std")
 	}
 	if err := checkServed(file); err != nil {
 		return nil, err
@@ -241,6 +242,12 @@ func ruleKey(p int) string {
 // the default action: forward to a target group's balancer, redirect, or
 // answer a fixed response.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt.serve(r.Context(), w, r)
+}
+
+// serve is ServeHTTP with the request's context given apart (r's own is
+// not looked at), as Balancer.serve.
+func (rt *Router) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if status := refusal(r); status != 0 {
 		writeStatus(w, status)
@@ -254,9 +261,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case action.Forward != nil:
 		name, info := rt.pickGroup(action.Forward, key, r, start)
-		rt.groups[name].serveRoute(r.Context(), w, r, info)
+		rt.groups[name].serveRoute(ctx, w, r, info)
 	case action.Redirect != nil:
-		loc, status := action.Redirect.Location(r, localPort(r))
+		loc, status := action.Redirect.Location(r, localPort(ctx))
 		http.Redirect(w, r, loc, status)
 		rt.published(r, start, status, key)
 	case action.FixedResponse != nil:
@@ -265,10 +272,10 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// localPort is the port r came in on, what a redirect's #{port} stands
-// for.
-func localPort(r *http.Request) int {
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+// localPort is the port the request of ctx came in on, what a redirect's
+// #{port} stands for.
+func localPort(ctx context.Context) int {
+	if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
 			return int(ap.Port())
 		}

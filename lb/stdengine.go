@@ -53,24 +53,31 @@ type stdServer struct {
 	handlers sync.WaitGroup // requests being served, upgraded ones included
 }
 
-func (b *Balancer) newStdServer(base context.Context) *stdServer {
+func newStdServer(l proxyListener, base context.Context, log *slog.Logger) *stdServer {
 	s := &stdServer{}
 	s.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.handlers.Add(1)
 			defer s.handlers.Done()
-			b.ServeHTTP(w, r)
+			l.handler(r.Context(), w, r)
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
+		IdleTimeout:       l.idle,
 		MaxHeaderBytes:    serverMaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(b.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         l.tls,
 	}
 	return s
 }
 
-func (s *stdServer) Serve(l net.Listener) error { return s.srv.Serve(l) }
+func (s *stdServer) Serve(l net.Listener) error {
+	if s.srv.TLSConfig != nil {
+		// HTTPS, with HTTP/2 offered by ALPN (net/http's server adds h2).
+		return s.srv.ServeTLS(l, "", "")
+	}
+	return s.srv.Serve(l)
+}
 
 func (s *stdServer) Shutdown(ctx context.Context) error {
 	// http.Server.Shutdown closes l and idle connections, and waits for

@@ -111,6 +111,12 @@ type Options struct {
 	direct *response
 }
 
+// Watch sets whether the request's context interrupts the exchange when
+// done. The options of a front end's connection are unwatched (its
+// contexts never report a client leaving); a caller that cancels a
+// request's context itself sets it for that request.
+func (o *Options) Watch(on bool) { o.unwatched = !on }
+
 // get returns an idle connection (reused true) or a new one. An idle
 // connection is peeked at first when it has been idle for peekAfter or
 // more, or always with peek set; one found closed is dropped for the next.
