@@ -79,9 +79,52 @@ func TestComposeLab(t *testing.T) {
 		}
 	})
 
+	t.Run("two balancer nodes: a client alternating between lb and lb2 stays on its instance", func(t *testing.T) {
+		twoNodes(t, s)
+	})
+
 	t.Run("ha profile: killing the Redis primary logs nobody out", func(t *testing.T) {
 		haFailover(t, s)
 	})
+}
+
+// twoNodes is ALB's several nodes: lb and lb2 share the cookie key and the
+// targets, and nothing else. With memory sessions, a user who stays logged
+// in while alternating between them was served by one instance throughout.
+func twoNodes(t *testing.T, s *stack) {
+	t.Helper()
+	s.up(t, "memory", "app")
+	// lb2 runs its own health checks: wait until it serves all three
+	// instances to a client without cookies (round robin; an anonymous
+	// request stores no session).
+	lb2 := fmt.Sprintf("http://127.0.0.1:%d", s.lb2Port)
+	seen := map[string]bool{}
+	if !poll(t, recoverTimeout, func() bool {
+		anon := &user{client: &http.Client{Timeout: 10 * time.Second}, base: lb2}
+		if v, _, err := anon.do(http.MethodGet, "/api/session", nil); err == nil {
+			seen[v.Instance] = true
+		}
+		return len(seen) == 3
+	}) {
+		t.Fatalf("lb2 on port %d served %v within %v; want all three instances", s.lb2Port, seen, recoverTimeout)
+	}
+	u := newUser(t, s)
+	served := u.login(t, "lin")
+	other := &user{client: u.client, base: lb2} // the same browser: one cookie jar
+	for i := range 8 {
+		node, c := "lb", u
+		if i%2 == 0 {
+			node, c = "lb2", other
+		}
+		v, _, err := c.do(http.MethodGet, "/api/session", nil)
+		if err != nil {
+			t.Fatalf("request %d, through %s: %v", i+1, node, err)
+		}
+		if v.Instance != served || !v.LoggedIn || v.User != "lin" {
+			t.Fatalf("request %d, through %s: %s served logged_in=%v user=%q; want %s, logged in as lin (the cookie names the target on every node)",
+				i+1, node, v.Instance, v.LoggedIn, v.User, served)
+		}
+	}
 }
 
 // killServing is the tutorial's story: it brings the lab up with the store

@@ -34,7 +34,7 @@ const (
 // The services of docker-compose.yml that the test expects: those of the
 // stickylab image, the store's, and those the ha profile adds.
 var (
-	stickylabServices = []string{"app1", "app2", "app3", "lb"}
+	stickylabServices = []string{"app1", "app2", "app3", "lb", "lb2"}
 	storeServices     = []string{"redis", "sentinel1"}
 	haServices        = []string{"redis-replica", "sentinel2", "sentinel3"}
 )
@@ -70,7 +70,7 @@ type stack struct {
 	override string // the compose file that gives every service image
 	lbPort   int
 	dashPort int
-	lb2Port  int      // lb2, the second balancer node; published, not tested here yet
+	lb2Port  int      // lb2, the second balancer node
 	env      []string // STORE, STICKY and COMPOSE_PROFILES of the current up
 	profile  string   // the compose profile of the current up: "" or "ha"
 	made     []string // IDs of the images this run's build made, newest first
