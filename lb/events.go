@@ -90,10 +90,12 @@ var errTooManySubscribers = errors.New("lb: too many event subscribers")
 // Publishing costs the same whatever the number of subscribers, and never
 // waits for one: each reads the ring at its own pace from its own cursor,
 // and one that falls more than the ring behind skips what it missed (the
-// skipped events are counted in dropped). While event streams are open, an
-// event is encoded for them once, when it is published, not once per
-// stream. Memory is the ring, plus at most a ring's worth per subscriber
-// while it writes a batch out.
+// skipped events are counted in dropped). An event is encoded for the event
+// streams by the first stream that reads it, which keeps the encoding in the
+// ring for the others (remember): once per event, not once per stream, and
+// never on the request path, so that streams whose clients stopped reading
+// cost the requests nothing. Memory is the ring, plus at most a ring's worth
+// per subscriber while it writes a batch out.
 type hub struct {
 	max     int          // the most event streams at once; 0 or less means DefaultMaxEventSubscribers
 	active  atomic.Int32 // subscribers of any kind, read without the lock on the request path
@@ -106,10 +108,11 @@ type hub struct {
 	wake chan struct{} // closed by the next publish; nil when nobody waits
 }
 
-// published is an event in the ring, with its server-sent event encoding
-// when a stream was open as it was published.
+// published is an event in the ring: its sequence number, and its
+// server-sent event encoding once a stream has made it (nil before).
 type published struct {
 	Event
+	seq uint64
 	sse []byte
 }
 
@@ -118,12 +121,8 @@ type published struct {
 func (h *hub) wanted() bool { return h.active.Load() > 0 }
 
 func (h *hub) publish(e Event) {
-	p := published{Event: e}
-	if h.streams.Load() > 0 {
-		p.sse = appendEvent(nil, e)
-	}
 	h.mu.Lock()
-	h.ring[h.next%eventRing] = p
+	h.ring[h.next%eventRing] = published{Event: e, seq: h.next}
 	h.next++
 	wake := h.wake
 	h.wake = nil
@@ -199,6 +198,20 @@ func (h *hub) read(cursor uint64, buf []published) ([]published, uint64, <-chan 
 		buf = append(buf, h.ring[cursor%eventRing])
 	}
 	return buf, cursor, nil
+}
+
+// remember keeps the encodings a stream made of the events of batch (those
+// it encoded: sse set where the ring's copy has none) for the other streams,
+// for the events still in the ring.
+func (h *hub) remember(batch []published) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range batch {
+		slot := &h.ring[p.seq%eventRing]
+		if p.sse != nil && slot.seq == p.seq && slot.sse == nil && h.next-p.seq <= eventRing {
+			slot.sse = p.sse
+		}
+	}
 }
 
 // subscribe is Balancer.Subscribe: a goroutine copies the ring into a

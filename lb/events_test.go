@@ -147,3 +147,39 @@ func heapAlloc() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// TestHubEncodesOnceOffTheRequestPath: publishing encodes nothing, even with
+// a stream open; the first stream to read an event keeps its encoding in the
+// ring for the others, and an encoding of an event that has left the ring is
+// not kept in the slot of the one that replaced it.
+func TestHubEncodesOnceOffTheRequestPath(t *testing.T) {
+	var h hub
+	cursor, err := h.join(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.publish(Event{Kind: "request", Target: "app-1", Status: 200})
+	if h.ring[0].sse != nil {
+		t.Fatal("publish encoded the event: the request path pays for the streams")
+	}
+	batch, _, _ := h.read(cursor, nil)
+	if len(batch) != 1 || batch[0].sse != nil {
+		t.Fatalf("first read: %d events, encoding %q; want 1 event, not yet encoded", len(batch), batch[0].sse)
+	}
+	batch[0].sse = appendEvent(nil, batch[0].Event)
+	h.remember(batch)
+	again, _, _ := h.read(cursor, nil)
+	if string(again[0].sse) != string(batch[0].sse) || !strings.Contains(string(again[0].sse), `"target":"app-1"`) {
+		t.Fatalf("second read: encoding %q, want the first stream's %q", again[0].sse, batch[0].sse)
+	}
+
+	// The ring moves on past the event: its slot holds another one, whose
+	// encoding remember must not take from the old event.
+	for range eventRing {
+		h.publish(Event{Kind: "request", Target: "app-2"})
+	}
+	h.remember([]published{{Event: Event{Kind: "request", Target: "app-1"}, seq: 0, sse: []byte("stale")}})
+	if slot := h.ring[0]; slot.seq != eventRing || slot.sse != nil {
+		t.Fatalf("slot 0 after the ring moved on: seq %d, encoding %q; want event %d, not encoded", slot.seq, slot.sse, eventRing)
+	}
+}

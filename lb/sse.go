@@ -94,13 +94,18 @@ func (b *Balancer) serveEvents(w http.ResponseWriter, r *http.Request) {
 				buf = append(buf, ": heartbeat\n\n"...)
 			}
 		}
-		for _, p := range batch {
-			if p.sse != nil {
-				buf = append(buf, p.sse...)
-			} else {
-				// Published before this stream opened.
-				buf = appendEvent(buf, p.Event)
+		encoded := false
+		for i := range batch {
+			if batch[i].sse == nil {
+				// First to read it: encode it, and keep the encoding
+				// for the other streams (remember).
+				batch[i].sse = appendEvent(nil, batch[i].Event)
+				encoded = true
 			}
+			buf = append(buf, batch[i].sse...)
+		}
+		if encoded {
+			b.events.remember(batch)
 		}
 		if _, err := w.Write(buf); err != nil {
 			return
