@@ -56,22 +56,18 @@ type headScratch struct {
 // head as a string. It reports false for anything but plain "Key: value"
 // lines of printable ASCII.
 func fastHeader(s string, sc *headScratch) (http.Header, bool) {
-	n := strings.Count(s, "\r\n") - 1
 	var h http.Header
-	var vals []string
 	if sc.h != nil && len(sc.h) <= maxKeptHeaderKeys {
 		clear(sc.h)
 		h = sc.h
 	} else {
-		h = make(http.Header, n)
+		h = make(http.Header, 8)
 	}
-	if cap(sc.vals) >= n {
-		vals = sc.vals[:n]
-	} else {
-		vals = make([]string, n)
-	}
-	sc.h, sc.vals = h, vals
-	for i := 0; ; i++ {
+	// The values are appended to the slots of the previous head: a value
+	// slice in h stays valid when a longer head makes the slots move.
+	vals := sc.vals[:0]
+	defer func() { sc.h, sc.vals = h, vals }()
+	for {
 		line, rest, _ := strings.Cut(s, "\r\n")
 		if line == "" {
 			return h, true
@@ -96,8 +92,9 @@ func fastHeader(s string, sc *headScratch) (http.Header, bool) {
 			h[key] = append(vv, v)
 			continue
 		}
-		vals[i] = v
-		h[key] = vals[i : i+1 : i+1]
+		vals = append(vals, v)
+		n := len(vals)
+		h[key] = vals[n-1 : n : n]
 	}
 }
 
@@ -124,13 +121,22 @@ func canonicalKey(key string) (string, bool) {
 
 // isTokenByte reports whether c may appear in a header field name (RFC 9110
 // token).
-func isTokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func isTokenByte(c byte) bool { return tokenBytes[c] }
+
+// tokenBytes: the bytes of an RFC 9110 token, a table rather than a search
+// since every byte of every header name of every request is looked up.
+var tokenBytes = func() (t [256]bool) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			t[c] = true
+		}
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+	for _, c := range []byte("!#$%&'*+-.^_`|~") {
+		t[c] = true
+	}
+	return t
+}()
 
 // hasToken reports whether the comma-separated header values contain token,
 // compared without ASCII case, as net/http reads Connection and

@@ -3,6 +3,7 @@ package h1
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -276,4 +277,55 @@ func checkResponseParse(t *testing.T, in, method string, sc *headScratch) {
 func bufferedHeadOrNil(br *bufio.Reader) []byte {
 	head, _ := bufferedHead(br)
 	return head
+}
+
+// TestTokenBytes: the table holds the bytes of RFC 9110's tchar, and no
+// other, on every byte.
+func TestTokenBytes(t *testing.T) {
+	tchar := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+	}
+	n := 0
+	for c := range 256 {
+		if got, want := isTokenByte(byte(c)), tchar(byte(c)); got != want {
+			t.Errorf("isTokenByte(%q) = %v, want %v", byte(c), got, want)
+		}
+		if isTokenByte(byte(c)) {
+			n++
+		}
+	}
+	if n != 26+26+10+15 {
+		t.Errorf("%d token bytes, want 77", n)
+	}
+}
+
+// TestRemoveHopHeaders: the scan of a small header removes what deleting
+// every hop-by-hop name removes, and keeps the rest, for headers smaller
+// and larger than the list.
+func TestRemoveHopHeaders(t *testing.T) {
+	for _, k := range hopHeaders {
+		if !isHopHeader(k) {
+			t.Errorf("isHopHeader(%q) = false", k)
+		}
+	}
+	for _, k := range []string{"Host", "Cookie", "Upgrade-Insecure-Requests", "Tes", "Connectio", ""} {
+		if isHopHeader(k) {
+			t.Errorf("isHopHeader(%q) = true", k)
+		}
+	}
+	for n := range 2 * len(hopHeaders) {
+		h := http.Header{"Connection": {"X-Named, keep-alive"}, "X-Named": {"v"}, "Te": {"trailers"}, "Host": {"h"}}
+		for i := range n {
+			h[fmt.Sprintf("X-Extra-%d", i)] = []string{"v"}
+		}
+		want := h.Clone()
+		for _, k := range append(hopHeaders[:], "X-Named", "Keep-Alive") {
+			delete(want, k)
+		}
+		removeHopHeaders(h)
+		if !reflect.DeepEqual(h, want) {
+			t.Errorf("%d extra keys: removeHopHeaders left %v, want %v", n, h, want)
+		}
+	}
 }

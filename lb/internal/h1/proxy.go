@@ -339,7 +339,27 @@ func removeHopHeaders(h http.Header) {
 			}
 		}
 	}
+	if len(h) < len(hopHeaders) {
+		// Fewer keys than hop-by-hop names (nearly every request and
+		// response): look at each key once rather than hash every name.
+		for k := range h {
+			if isHopHeader(k) {
+				delete(h, k)
+			}
+		}
+		return
+	}
 	for _, k := range hopHeaders {
 		delete(h, k)
 	}
+}
+
+// isHopHeader reports whether the canonical key k is one of hopHeaders.
+func isHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
