@@ -19,7 +19,7 @@ import (
 // AdminHandler returns the admin API:
 //
 //	GET  /                          the dashboard (dashboard.go); GET /?whoami names this browser's client label
-//	GET  /api/targets               {"targets": [TargetStatus...]}
+//	GET  /api/targets               {"targets": [TargetStatus...]} (a Router's lists every group's: Router.AdminHandler)
 //	POST /api/targets/{name}/drain  deregister: 202 and the target's status; 404 for an unknown name
 //	POST /api/targets/{name}/register  register again after a drain
 //	GET  /api/stickiness            {"mode": "duration", "duration": "24h", "app_cookie": ""}

@@ -52,6 +52,9 @@ type dashboardPage struct {
 type dashboardConfig struct {
 	App     string            `json:"app"`
 	Targets []dashboardTarget `json:"targets"`
+	// TargetGroup names the group under a Router: the fleet shows its
+	// targets only, of the every group's that GET /api/targets lists.
+	TargetGroup string `json:"target_group,omitempty"`
 }
 
 type dashboardTarget struct {
@@ -105,7 +108,7 @@ func (b *Balancer) dashboard(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "dashboard unavailable", http.StatusInternalServerError)
 		return
 	}
-	cfg := dashboardConfig{App: app.String()}
+	cfg := dashboardConfig{App: app.String(), TargetGroup: b.group}
 	for _, t := range b.Targets() {
 		cfg.Targets = append(cfg.Targets, dashboardTarget{Name: t.Name, Color: palette.Color(t.Name), Status: t})
 	}

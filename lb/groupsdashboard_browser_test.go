@@ -10,8 +10,9 @@ import (
 
 // TestDashboardRulesAndGroups: under a configuration file, the dashboard
 // shows the rules, a slider for the weighted forward (80/20 at 20) that
-// shifts the weights when moved, and each group's targets with ALB's
-// reason code for one that fails its health check.
+// shifts the weights when moved, each group's targets with ALB's reason
+// code for one that fails its health check, and the primary group's
+// targets only in the fleet.
 func TestDashboardRulesAndGroups(t *testing.T) {
 	bs, _ := backends(t, 3)
 	r := serveRouter(t, strings.Replace(blueGreenYAML, "DURATION", "1h", 1), bs, Config{})
@@ -41,6 +42,16 @@ func TestDashboardRulesAndGroups(t *testing.T) {
 		t.Errorf("slider at %s, want 20 (green's share of 80/20)", got)
 	}
 	await("green's reason code", `[...document.querySelectorAll('#groups .tg[data-group="green"] .reason')].map(e => e.textContent).find(x => x === 'Target.ResponseCodeMismatch') || ''`)
+	// The fleet's cards are blue's (the primary group), though GET
+	// /api/targets lists green's app-3 too. A refresh that starts after a
+	// second onPoll call follows one that has rendered.
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`dashboard.onPoll(() => { window.polls = (window.polls || 0) + 1; })`)); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	await("two refreshes", `window.polls >= 2 ? 'yes' : ''`)
+	if got := await("the fleet", `[...document.querySelectorAll('#fleet .card')].map(e => e.dataset.name).join(' ')`); got != "app-1 app-2" {
+		t.Errorf("the fleet's cards: %s, want app-1 app-2 (blue's, the primary group)", got)
+	}
 	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`(() => {
 		const s = document.querySelector('#groups .rule[data-rule="default"] input.weight');
 		s.value = '100';

@@ -129,8 +129,8 @@ func NewRouter(file *listener.Config, base Config) (*Router, error) {
 	return rt, nil
 }
 
-// primaryGroup is the group that the first-round admin routes (GET
-// /api/targets, PUT /api/stickiness …) and the dashboard address: the
+// primaryGroup is the group that the first-round admin routes (PUT
+// /api/stickiness …, a drain by name first) and the dashboard address: the
 // group named default, else the only group, else the first group of the
 // default action (where a request no rule matches goes), else the first.
 func primaryGroup(file *listener.Config) string {

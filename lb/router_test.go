@@ -150,7 +150,8 @@ target_groups:
 }
 
 // TestRouterAdminFirstRoundRoutes: the first-round routes address the
-// primary group (the default action's), and /metrics carries target_group.
+// primary group (the default action's), GET /api/targets lists it first,
+// and /metrics carries target_group.
 func TestRouterAdminFirstRoundRoutes(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		bs, _ := backends(t, 4)
@@ -159,8 +160,8 @@ func TestRouterAdminFirstRoundRoutes(t *testing.T) {
 			t.Fatalf("primary group is %q, want web (the default action's)", r.Primary().group)
 		}
 		var got struct{ Targets []TargetStatus }
-		if code := adminJSON(t, "GET", r.admin+"/api/targets", "", &got); code != 200 || len(got.Targets) != 1 || got.Targets[0].Name != "app-1" {
-			t.Errorf("GET /api/targets: %d %+v, want web's app-1", code, got.Targets)
+		if code := adminJSON(t, "GET", r.admin+"/api/targets", "", &got); code != 200 || len(got.Targets) != 4 || got.Targets[0].Name != "app-1" {
+			t.Errorf("GET /api/targets: %d %+v, want web's app-1 first, then the other groups' (TestRouterAdminTargetsEveryGroup)", code, got.Targets)
 		}
 		var st stickinessJSON
 		if code := adminJSON(t, "GET", r.admin+"/api/stickiness", "", &st); code != 200 || *st.Mode != StickyApp {

@@ -20,8 +20,14 @@ import (
 const EventRule = "rule"
 
 // AdminHandler returns the admin API of a Router: the Balancer's (the
-// dashboard, GET /api/targets, PUT /api/stickiness … address the primary
-// group, see Primary; GET /api/events and /metrics cover every group) and
+// dashboard, PUT /api/stickiness … address the primary group, see Primary;
+// GET /api/events and /metrics cover every group), where
+//
+//	GET  /api/targets                    every group's targets, each with "target_group": the primary group's first, then the others' in file order
+//	POST /api/targets/{name}/drain       the primary group's target name, else the one other group's; 409 naming the groups when several have it
+//	POST /api/targets/{name}/register    the same
+//
+// and
 //
 //	GET  /api/target-groups                                 {"target_groups": [TargetGroupStatus...]}
 //	POST /api/target-groups/{tg}/targets/{name}/drain       deregister from the group tg: 202, or 404
@@ -35,6 +41,9 @@ const EventRule = "rule"
 // check.
 func (rt *Router) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/targets", rt.getTargets)
+	mux.HandleFunc("POST /api/targets/{name}/drain", rt.targetAction((*Balancer).Drain, "drain", http.StatusAccepted))
+	mux.HandleFunc("POST /api/targets/{name}/register", rt.targetAction((*Balancer).Register, "register", http.StatusOK))
 	mux.HandleFunc("GET /api/target-groups", rt.getTargetGroups)
 	mux.HandleFunc("POST /api/target-groups/{tg}/targets/{name}/drain", rt.groupTargetAction((*Balancer).Drain, http.StatusAccepted))
 	mux.HandleFunc("POST /api/target-groups/{tg}/targets/{name}/register", rt.groupTargetAction((*Balancer).Register, http.StatusOK))

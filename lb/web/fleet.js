@@ -167,6 +167,9 @@ async function refresh() {
   if (targets.status === 'fulfilled') {
     const now = Date.now();
     for (const s of targets.value.targets) {
+      // Under lb -config the list holds every group's targets; the cards
+      // are this dashboard's group's.
+      if (s.target_group !== undefined && s.target_group !== cfg.target_group) continue;
       const t = card(s.name, colorOf(s.name));
       t.status = s;
       rate(t, now);
