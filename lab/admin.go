@@ -20,13 +20,14 @@ const restartTimeout = 30 * time.Second
 // InstanceRoutes returns the hook (lb.Config.AdminRoutes) that adds the
 // fleet's routes to the balancer's admin API:
 //
-//	GET  /api/instances                {"store": "memory", "instances": [Instance...]}
-//	POST /api/instances/{name}/kill    SIGKILL: 200 and the instance; 404 unknown name; 409 not running
+//	GET  /api/instances                {"store": "memory", "kill": "SIGKILL", "instances": [Instance...]}
+//	POST /api/instances/{name}/kill    SIGKILL (TerminateProcess on Windows): 200 and the instance; 404 unknown name; 409 not running
 //	POST /api/instances/{name}/restart start again, a new process, on the same port: 200 and the instance
 //	PUT  /api/store                    {"store": "redis"} (or memory, cookie): restart every instance with that store;
 //	                                   {"store": "redis", "migrate": true}: switch every memory instance in place, nobody logged out
 //
-// Errors are JSON {"error": "..."} with a message for people, never
+// "kill" names how the kill route kills on this platform (killCall), for
+// the dashboard's button to say. Errors are JSON {"error": "..."} with a message for people, never
 // internals. Like the rest of the admin API it has no authentication: it
 // can kill processes, so it listens on loopback unless told otherwise.
 func InstanceRoutes(f *Fleet) func(mux *http.ServeMux) {
@@ -76,7 +77,7 @@ func (h instanceAPI) list(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	wg.Wait()
-	jsonhttp.Write(w, http.StatusOK, map[string]any{"store": h.fleet.Store(), "instances": views})
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"store": h.fleet.Store(), "kill": killCall, "instances": views})
 }
 
 func (h instanceAPI) kill(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,7 @@ func TestInstanceRoutes(t *testing.T) {
 		Error     string     `json:"error"`
 		State     State      `json:"state"`
 		Store     string     `json:"store"`
+		Kill      string     `json:"kill"`
 		Instances []Instance `json:"instances"`
 	}
 	do := func(t *testing.T, method, path, body string) (int, answer) {
@@ -93,6 +94,9 @@ func TestInstanceRoutes(t *testing.T) {
 			}
 			if !c.wantList {
 				return
+			}
+			if a.Kill != killCall {
+				t.Errorf("got kill %q, want %q: how this platform kills, for the dashboard's button", a.Kill, killCall)
 			}
 			if len(a.Instances) != 2 {
 				t.Fatalf("got %d instances, want 2", len(a.Instances))

@@ -91,6 +91,9 @@ func TestBrowserKill(t *testing.T) {
 			}
 
 			card := fmt.Sprintf(`.card[data-name=%q]`, served)
+			// The button says how this platform kills (GET /api/instances).
+			pollDashboard(t, ctx, fmt.Sprintf(`document.querySelector('%s .btn.danger').title === %q`,
+				card, "Kill the process at once ("+killCall+"): its memory is gone"))
 			runBrowser(t, ctx, chromedp.Click(chromedp.CSS(card+" .btn.danger")))
 			pollDashboard(t, ctx, fmt.Sprintf(`document.querySelector('%s').dataset.process === 'killed' &&
 				document.querySelector('%s').dataset.state === 'unhealthy' &&

@@ -11,6 +11,7 @@
   const instances = new Map(); // name → {name, pid, state, exit, …}
   const buttons = new Map();   // name → its kill/restart button
   let store = '';
+  let killCall = ''; // how the lab kills on its platform: SIGKILL, or TerminateProcess on Windows
 
   // ---- The session store switch ---------------------------------------
 
@@ -80,6 +81,7 @@
       const data = await api('GET', '/api/instances');
       instances.clear();
       for (const i of data.instances) instances.set(i.name, i);
+      killCall = data.kill;
       showStore(data.store);
     } catch (err) {
       toast(err.message);
@@ -123,7 +125,7 @@
     if (!kill.disabled) {
       kill.textContent = up ? 'Kill' : 'Restart';
       kill.className = up ? 'btn danger' : 'btn go';
-      kill.title = up ? 'SIGKILL the process: its memory is gone'
+      kill.title = up ? `Kill the process at once${killCall ? ` (${killCall})` : ''}: its memory is gone`
         : store === 'redis' ? 'Start the process again on the same port: its sessions are still in Redis'
           : store === 'cookie' ? 'Start the process again on the same port: it held no session'
             : 'Start the process again, empty, on the same port';
