@@ -165,14 +165,24 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cancel()
 
+	return serveApp(ctx, srv, ln, log.With("name", a.Name()))
+}
+
+// serveApp serves srv on ln until ctx is done, then shuts it down
+// gracefully: requests in flight finish (appShutdownTimeout at most), and
+// connections that carry none close at once, those that never sent a byte
+// included (unusedListener).
+func serveApp(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+	uln := newUnusedListener(ln)
+	srv.RegisterOnShutdown(uln.closeUnused)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(uln) }()
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("app: serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("app: shutting down", "name", a.Name())
+	log.Info("app: shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), appShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -87,10 +87,10 @@ func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label str
 	if r.fleet, err = StartFleet(ctx, FleetConfig{
 		Binary: cfg.Binary, Instances: instances, Store: rc.Store, RedisURL: r.redisURL,
 		SessionKey: newSessionKey(), CookieName: AppCookie, Args: rc.Args,
-		// An instance's graceful stop waits up to 5s for a connection the
-		// balancer opened and never used (http.Server.Shutdown treats one as
-		// idle only after 5s); after a second it has nothing left to
-		// finish, and SIGKILL ends the wait.
+		// A drained instance has nothing left to finish, and its
+		// graceful stop closes at once a connection the balancer opened
+		// and never used (cmd_app_conns.go): a second bounds a stop that
+		// hangs all the same, then SIGKILL.
 		StopTimeout: rigStopTimeout,
 		Logger:      cfg.Logger.With("cell", label),
 	}); err != nil {

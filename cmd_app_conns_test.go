@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+)
+
+// TestAppStopClosesUnusedConns: the app's graceful stop closes at once a
+// connection that never sent a byte (a browser's speculative connection, a
+// balancer's spare one), which http.Server.Shutdown alone takes for busy
+// during its first 5 seconds, and a request in flight still gets its
+// whole answer. In synctest's bubble the clock stands still while a
+// goroutine runs, so "at once" is exact: before any time has passed.
+func TestAppStopClosesUnusedConns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ln := &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+		srv := &http.Server{
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, err := io.ReadAll(r.Body)
+				if err != nil {
+					t.Errorf("the request in flight: reading its body: %v", err)
+				}
+				fmt.Fprintf(w, "read %s", body)
+			}),
+			ReadHeaderTimeout: appReadHeaderTimeout,
+		}
+		ctx, stop := context.WithCancel(t.Context())
+		defer stop()
+		served := make(chan error, 1)
+		go func() { served <- serveApp(ctx, srv, ln, slog.New(slog.DiscardHandler)) }()
+
+		unused := ln.dial()
+		defer unused.Close()
+		unusedEnd := make(chan error, 1)
+		go func() {
+			_, err := unused.Read(make([]byte, 1))
+			unusedEnd <- err
+		}()
+		busy := ln.dial()
+		defer busy.Close()
+		// The header and half the body: the handler waits for the rest.
+		io.WriteString(busy, "POST / HTTP/1.1\r\nHost: app\r\nContent-Length: 6\r\n\r\nhal")
+		answer := make(chan string, 1)
+		go func() {
+			resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
+			if err != nil {
+				answer <- err.Error()
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			answer <- fmt.Sprintf("%d %s", resp.StatusCode, body)
+		}()
+		synctest.Wait()
+
+		stop()
+		synctest.Wait() // every goroutine waits; the clock has not moved
+		select {
+		case err := <-unusedEnd:
+			if err != io.EOF {
+				t.Errorf("the unused connection ended with %v, want io.EOF: closed by the app", err)
+			}
+		default:
+			t.Errorf("the unused connection is still open once the stop has begun, want it closed at once")
+		}
+		select {
+		case got := <-answer:
+			t.Fatalf("the request in flight was answered %q before its body was sent", got)
+		case err := <-served:
+			t.Fatalf("serveApp returned %v with a request in flight", err)
+		default:
+		}
+
+		io.WriteString(busy, "lo!")
+		if got, want := <-answer, "200 read hallo!"; got != want {
+			t.Errorf("the request in flight: got %q, want %q", got, want)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serveApp: %v", err)
+		}
+	})
+}
+
+// pipeListener is a net.Listener of in-memory connections (net.Pipe),
+// which, unlike loopback ones, let a synctest bubble wait.
+type pipeListener struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+// dial connects a client to the listener and returns the client's end.
+func (l *pipeListener) dial() net.Conn {
+	server, client := net.Pipe()
+	l.conns <- server
+	return client
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
