@@ -213,7 +213,11 @@ func setDirect(b *Balancer, noDirect bool, onDirect func()) {
 // end of two balancers, one with proxyDirect and one with every request
 // through httputil.ReverseProxy, and requires the target and the client to
 // receive the same thing from both: ReverseProxy is proxyDirect's
-// reference.
+// reference. h1's test of the same name compares the engine alone, with a
+// Rewrite that only sets the URL and X-Forwarded-*; this one goes through
+// the balancer's own hooks, which the direct path's shared header map
+// constrains (X-Amzn-Trace-Id, X-Forwarded-Port, the stickiness cookie),
+// and through its choice of target.
 func TestDirectMatchesReverseProxy(t *testing.T) {
 	srv, received := directTarget(t)
 	viaDirect, viaProxy, served := directPair(t, srv.URL)
