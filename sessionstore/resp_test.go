@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -18,10 +19,7 @@ import (
 // through the cache's connection and through go-redis (RESP3 both), and
 // compares the answers: go-redis is the reference reader.
 func TestRespMatchesGoRedis(t *testing.T) {
-	srv := redistest.Start(t)
-	s, _ := newCachedStore(t, srv.URL(), Config{})
-	waitServing(t, s)
-	tc := trackOf(s)
+	tc, srv := cacheConn(t)
 	ref := redis.NewClient(&redis.Options{Addr: srv.Addr, Protocol: 3})
 	t.Cleanup(func() { ref.Close() })
 	ctx := context.Background()
@@ -68,6 +66,46 @@ func TestRespMatchesGoRedis(t *testing.T) {
 			t.Errorf("%s: got %#v, go-redis %#v", args[0], g, w)
 		}
 	}
+}
+
+// cacheConn is the serving cache connection of a store on a redis-server
+// of its own, and that server.
+func cacheConn(t *testing.T) (*trackConn, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	s, _ := newCachedStore(t, srv.URL(), Config{})
+	waitServing(t, s)
+	return trackOf(s), srv
+}
+
+// TestRespConnConcurrentSenders sends commands from many goroutines at
+// once through the cache's connection, where concurrent senders share a
+// write: each must get the reply to its own command, so the calls must
+// queue in the order their commands were written. Some arguments are
+// larger than the write buffer kept between writes.
+func TestRespConnConcurrentSenders(t *testing.T) {
+	tc, _ := cacheConn(t)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 200 {
+				want := fmt.Sprintf("g%d-%d", g, i)
+				if i%50 == 0 {
+					want += strings.Repeat("x", maxSpare+1)
+				}
+				v, err := tc.do(context.Background(), nil, "ECHO", want)
+				if err != nil {
+					t.Errorf("ECHO %.20s: %v", want, err)
+					return
+				}
+				if got, _ := v.([]byte); string(got) != want {
+					t.Errorf("ECHO %.20s: got %.20q", want, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // pairs turns the key-value list readResp makes of a RESP3 map into a map.
