@@ -93,7 +93,10 @@ var _ backend = (*redisBackend)(nil)
 // (Config.LastWriterWins). Returns 1 when written, 0 when not. With
 // ARGV[4] "track" (the cache's connection, trackconn.go), it reads the key
 // again after setting it, so that the key stays tracked and Redis tells
-// that connection when another changes it.
+// that connection when another changes it (a write drops the key from
+// Redis's tracking table). The read is an EXISTS: any read-only command
+// on the key tracks it, and EXISTS does not copy the record into Lua as a
+// GET would.
 // KEYS[1] key; ARGV[1] expected version; ARGV[2] record; ARGV[3] TTL (ms);
 // ARGV[4] "track" or "".
 const writeScriptSrc = `
@@ -104,7 +107,7 @@ if ARGV[1] ~= '*' then
 	if have ~= ARGV[1] then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if ARGV[4] == 'track' then redis.call('GET', KEYS[1]) end
+if ARGV[4] == 'track' then redis.call('EXISTS', KEYS[1]) end
 return 1
 `
 
