@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"stickylab/app"
+	"stickylab/internal/unusedconn"
 	"stickylab/lab"
 	"stickylab/sessionstore"
 )
@@ -171,12 +172,10 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // serveApp serves srv on ln until ctx is done, then shuts it down
 // gracefully: requests in flight finish (appShutdownTimeout at most), and
 // connections that carry none close at once, those that never sent a byte
-// included (unusedListener).
+// included (unusedconn).
 func serveApp(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
-	uln := newUnusedListener(ln)
-	srv.RegisterOnShutdown(uln.closeUnused)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(uln) }()
+	go func() { serveErr <- unusedconn.Serve(srv, ln) }()
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("app: serve: %w", err)

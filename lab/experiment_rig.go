@@ -89,7 +89,7 @@ func startRig(ctx context.Context, cfg ExperimentConfig, rc rigConfig, label str
 		SessionKey: newSessionKey(), CookieName: AppCookie, Args: rc.Args,
 		// A drained instance has nothing left to finish, and its
 		// graceful stop closes at once a connection the balancer opened
-		// and never used (cmd_app_conns.go): a second bounds a stop that
+		// and never used (internal/unusedconn): a second bounds a stop that
 		// hangs all the same, then SIGKILL.
 		StopTimeout: rigStopTimeout,
 		Logger:      cfg.Logger.With("cell", label),

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"stickylab/internal/unusedconn"
 )
 
 // Server limits. WriteTimeout stays unset on both servers: responses may
@@ -118,11 +120,14 @@ func serveGroups(ctx context.Context, proxyLn, adminLn net.Listener, s served) e
 	}
 	errc := make(chan error, 3)
 	wg.Go(func() { errc <- proxy.Serve(proxyLn) })
+	// The admin and extra servers, as the std proxy server, close at once
+	// on shutdown a connection that never sent a byte (a browser's
+	// speculative connection to the dashboard).
 	if admin != nil {
-		wg.Go(func() { errc <- admin.Serve(adminLn) })
+		wg.Go(func() { errc <- unusedconn.Serve(admin, adminLn) })
 	}
 	if extra != nil {
-		wg.Go(func() { errc <- extra.Serve(extraLn) })
+		wg.Go(func() { errc <- unusedconn.Serve(extra, extraLn) })
 	}
 
 	var serveErr error

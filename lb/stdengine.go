@@ -8,6 +8,8 @@ import (
 	"net/http/httputil"
 	"sync"
 	"time"
+
+	"stickylab/internal/unusedconn"
 )
 
 // The std engine: net/http's server, with the Balancer as its handler,
@@ -71,13 +73,11 @@ func newStdServer(l proxyListener, base context.Context, log *slog.Logger) *stdS
 	return s
 }
 
-func (s *stdServer) Serve(l net.Listener) error {
-	if s.srv.TLSConfig != nil {
-		// HTTPS, with HTTP/2 offered by ALPN (net/http's server adds h2).
-		return s.srv.ServeTLS(l, "", "")
-	}
-	return s.srv.Serve(l)
-}
+// Serve serves HTTP on l, or HTTPS with HTTP/2 offered by ALPN (net/http's
+// server adds h2) when the listener has TLS. A connection that never sent
+// a byte is closed at once by Shutdown (unusedconn), not held for its
+// first 5 s.
+func (s *stdServer) Serve(l net.Listener) error { return unusedconn.Serve(s.srv, l) }
 
 func (s *stdServer) Shutdown(ctx context.Context) error {
 	// http.Server.Shutdown closes l and idle connections, and waits for

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"testing/synctest"
+
+	"stickylab/internal/pipenet"
 )
 
 // TestAppStopClosesUnusedConns: the app's graceful stop closes at once a
@@ -21,7 +21,7 @@ import (
 // goroutine runs, so "at once" is exact: before any time has passed.
 func TestAppStopClosesUnusedConns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ln := &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+		ln := pipenet.Listen()
 		srv := &http.Server{
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				body, err := io.ReadAll(r.Body)
@@ -37,14 +37,14 @@ func TestAppStopClosesUnusedConns(t *testing.T) {
 		served := make(chan error, 1)
 		go func() { served <- serveApp(ctx, srv, ln, slog.New(slog.DiscardHandler)) }()
 
-		unused := ln.dial()
+		unused := ln.Dial()
 		defer unused.Close()
 		unusedEnd := make(chan error, 1)
 		go func() {
 			_, err := unused.Read(make([]byte, 1))
 			unusedEnd <- err
 		}()
-		busy := ln.dial()
+		busy := ln.Dial()
 		defer busy.Close()
 		// The header and half the body: the handler waits for the rest.
 		io.WriteString(busy, "POST / HTTP/1.1\r\nHost: app\r\nContent-Length: 6\r\n\r\nhal")
@@ -87,39 +87,3 @@ func TestAppStopClosesUnusedConns(t *testing.T) {
 		}
 	})
 }
-
-// pipeListener is a net.Listener of in-memory connections (net.Pipe),
-// which, unlike loopback ones, let a synctest bubble wait.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-// dial connects a client to the listener and returns the client's end.
-func (l *pipeListener) dial() net.Conn {
-	server, client := net.Pipe()
-	l.conns <- server
-	return client
-}
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "pipe" }

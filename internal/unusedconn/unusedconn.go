@@ -1,37 +1,55 @@
-package main
+// Package unusedconn lets an http.Server's graceful stop close at once the
+// connections that never sent a byte.
+//
+// http.Server.Shutdown closes idle keep-alive connections at once, but takes
+// a connection that has not sent a request yet (StateNew) for busy during
+// its first 5 seconds (Go issue 22682): a browser's speculative connection
+// or a balancer's spare one held every stop of the app and of the balancer
+// that long. A connection that has sent a byte carries a request, which the
+// stop lets finish.
+package unusedconn
 
 import (
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 )
 
-// unusedListener is a listener that keeps the connections it accepted
-// until each sends its first byte, so that a graceful stop can close those
-// that never did (closeUnused). http.Server.Shutdown closes idle keep-alive
-// connections at once, but takes a connection that has not sent a request
-// yet (StateNew) for busy during its first 5 seconds (Go issue 22682): a
-// browser's speculative connection or a balancer's spare one held every
-// stop of the app that long. A connection that has sent a byte carries a
-// request, which the stop lets finish.
-type unusedListener struct {
+// Serve serves srv on ln, closing at once, when srv shuts down, the
+// connections of ln that have not sent a byte; with TLS (srv.TLSConfig set)
+// it serves HTTPS, with the certificates of srv.TLSConfig.
+func Serve(srv *http.Server, ln net.Listener) error {
+	l := NewListener(ln)
+	srv.RegisterOnShutdown(l.CloseUnused)
+	if srv.TLSConfig != nil {
+		return srv.ServeTLS(l, "", "")
+	}
+	return srv.Serve(l)
+}
+
+// Listener is a listener that keeps the connections it accepted until each
+// sends its first byte, so that a graceful stop can close those that never
+// did (CloseUnused).
+type Listener struct {
 	net.Listener
 
 	mu sync.Mutex // guards the fields below
 	// unused holds the accepted connections that have read no byte and
 	// are not closed.
 	unused map[*unusedConn]struct{}
-	// closing is set by closeUnused: connections accepted from then on
+	// closing is set by CloseUnused: connections accepted from then on
 	// are closed at once.
 	closing bool
 }
 
-func newUnusedListener(ln net.Listener) *unusedListener {
-	return &unusedListener{Listener: ln, unused: map[*unusedConn]struct{}{}}
+// NewListener wraps ln.
+func NewListener(ln net.Listener) *Listener {
+	return &Listener{Listener: ln, unused: map[*unusedConn]struct{}{}}
 }
 
-func (l *unusedListener) Accept() (net.Conn, error) {
+func (l *Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
@@ -47,10 +65,10 @@ func (l *unusedListener) Accept() (net.Conn, error) {
 	return uc, nil
 }
 
-// closeUnused closes every connection that has not sent a byte yet, and
+// CloseUnused closes every connection that has not sent a byte yet, and
 // any accepted after. It is for http.Server.RegisterOnShutdown, which
 // calls it once the listener is closed.
-func (l *unusedListener) closeUnused() {
+func (l *Listener) CloseUnused() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closing = true
@@ -60,17 +78,17 @@ func (l *unusedListener) closeUnused() {
 	}
 }
 
-func (l *unusedListener) forget(c *unusedConn) {
+func (l *Listener) forget(c *unusedConn) {
 	l.mu.Lock()
 	delete(l.unused, c)
 	l.mu.Unlock()
 }
 
-// unusedConn is a connection of an unusedListener: it leaves the
+// unusedConn is a connection of a Listener: it leaves the
 // listener's unused set on its first byte read, or when closed.
 type unusedConn struct {
 	net.Conn
-	l    *unusedListener
+	l    *Listener
 	used atomic.Bool
 }
 
