@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"stickylab/internal/unusedconn"
 )
 
 // TestHubRing: a subscriber reads what was published since its cursor; one
@@ -138,6 +140,31 @@ func TestSilentSubscribersCostNothing(t *testing.T) {
 	// took in.
 	if d := r.events.dropped.Load(); d < subscribers*requests/2 {
 		t.Errorf("dropped: got %d events, want most of the %d that %d silent subscribers missed", d, subscribers*requests, subscribers)
+	}
+}
+
+// TestEventStreamFindsTCPConn: the connection serveEvents sets a small send
+// buffer on is the accepted *net.TCPConn, also through the admin listener's
+// wrapper (internal/unusedconn). Behind it, unwrapped, a stream whose
+// client never reads took the kernel's growing buffer and went on
+// encoding and writing every event: 100 such streams cost the proxy a
+// sixth of its requests/s (scripts/bench-lb.sh, 0.84x and 0.87x of none).
+func TestEventStreamFindsTCPConn(t *testing.T) {
+	l := unusedconn.NewListener(listen(t))
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	accepted, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer accepted.Close()
+	got := withAdminConn(t.Context(), accepted).Value(adminConnKey{})
+	if _, ok := got.(*net.TCPConn); !ok {
+		t.Errorf("withAdminConn keeps a %T, want the *net.TCPConn that serveEvents sets the send buffer of", got)
 	}
 }
 

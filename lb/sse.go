@@ -26,8 +26,18 @@ const streamSendBuffer = 32 << 10
 // on, for serveEvents.
 type adminConnKey struct{}
 
-// withAdminConn is the admin server's ConnContext: it keeps c in ctx.
+// withAdminConn is the admin server's ConnContext: it keeps in ctx the
+// connection c wraps, if it wraps one (the listener's wrapper that closes
+// unused connections at shutdown, internal/unusedconn), else c: the one
+// whose send buffer serveEvents sets.
 func withAdminConn(ctx context.Context, c net.Conn) context.Context {
+	for {
+		w, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = w.NetConn()
+	}
 	return context.WithValue(ctx, adminConnKey{}, c)
 }
 

@@ -101,6 +101,11 @@ func (c *unusedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// NetConn returns the connection c wraps, as tls.Conn's does: for what
+// only the accepted connection itself offers (a *net.TCPConn's
+// SetWriteBuffer, say).
+func (c *unusedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *unusedConn) Close() error {
 	c.l.forget(c)
 	return c.Conn.Close()
